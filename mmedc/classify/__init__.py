@@ -1,0 +1,1 @@
+"""Language ID, language packs and the medical filter."""

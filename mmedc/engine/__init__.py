@@ -1,0 +1,1 @@
+"""Runs recipes on Ray: one task per shard per stage, completion markers, resume."""

@@ -1,0 +1,134 @@
+"""The pipeline's stages as plain functions over one shard (the runner wraps them in Ray tasks).
+
+ingest    one input file  → work/ingest/<shard>.parquet        audit: ingest
+filter    one shard       → work/filtered/<shard>.parquet       audit: langid, medical
+          + MinHash signatures → work/minhash/<shard>.parquet
+dedup     all signatures  → work/dedup/duplicates.parquet       (global)
+finalize  one shard       → shards/<shard>.parquet              audit: dedup, tokenize
+"""
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from mmedc.audit import AuditLog, DROPPED, KEPT
+from mmedc.config import Recipe
+from mmedc.engine.files import atomic_write_json, atomic_write_parquet
+from mmedc.engine.step import run_chain
+
+DOC_FIELDS = [("id", pa.string()), ("source", pa.string()), ("text", pa.string()), ("url", pa.string()),
+              ("lang_hint", pa.string()), ("meta", pa.string())]
+DOC_SCHEMA = pa.schema(DOC_FIELDS)
+FILTERED_SCHEMA = pa.schema(DOC_FIELDS + [
+    ("lang", pa.string()), ("lang_score", pa.float32()), ("medical", pa.bool_()), ("medical_score", pa.float32()),
+    ("medical_hits", pa.int32()), ("medical_density", pa.float32())])
+SHARD_SCHEMA = pa.schema([("id", pa.string()), ("lang", pa.string()), ("source", pa.string()),
+                          ("input_ids", pa.list_(pa.int32())), ("n_tokens", pa.int32())])
+
+STAGE_STEPS = {"ingest": ["ingest"], "filter": ["langid", "medical"], "finalize": ["dedup", "tokenize"]}
+
+
+def work(out: Path, *parts: str) -> Path:
+    return out / "work" / Path(*parts)
+
+
+def marker(out: Path, stage: str, shard: str) -> Path:
+    return work(out, "done", stage, f"{shard}.json")
+
+
+def _finish(out: Path, stage: str, shard: str, t0: float, audit: AuditLog | None) -> dict:
+    import ray
+
+    ctx = ray.get_runtime_context() if ray.is_initialized() else None
+    info = {"stage": stage, "shard": shard, "seconds": round(time.time() - t0, 3),
+            "node": ctx.get_node_id() if ctx else None,
+            "counts": {s: audit.counts(s) for s in STAGE_STEPS.get(stage, [])} if audit else {}}
+    atomic_write_json(info, marker(out, stage, shard))
+    return info
+
+
+def ingest(recipe: Recipe, source_index: int, path: str, shard: str, out: Path) -> dict:
+    from mmedc.sources import read_file
+
+    t0 = time.time()
+    src = recipe.sources[source_index]
+    audit = AuditLog(shard)
+    docs = []
+    for rec in read_file(recipe, src, Path(path)):
+        meta = {k: v for k, v in rec.meta.items() if v not in (None, [], {})}
+        audit.add("ingest", rec.id, src.name, rec.decision, rec.reason,
+                  chars=len(rec.text) if rec.text else None,
+                  **({"file": Path(path).name} | {k: v for k, v in meta.items() if k in ("pages", "ocr_pages", "mean_ocr_confidence", "page_errors")}))
+        if rec.decision == KEPT:
+            docs.append(rec.to_doc(src.name, src.lang))
+    atomic_write_parquet(pa.Table.from_pylist(docs, schema=DOC_SCHEMA), work(out, "ingest", f"{shard}.parquet"))
+    audit.write(out / "audit", STAGE_STEPS["ingest"])
+    return _finish(out, "ingest", shard, t0, audit)
+
+
+def filter_shard(recipe: Recipe, shard: str, out: Path, _dep=None) -> dict:
+    from mmedc.classify.packs import load_pack
+    from mmedc.classify.steps import LangIdStep, MedicalStep
+    from mmedc.dedup.minhash import signatures
+
+    t0 = time.time()
+    audit = AuditLog(shard)
+    docs = pq.read_table(work(out, "ingest", f"{shard}.parquet")).to_pylist()
+    kept = run_chain([LangIdStep(recipe), MedicalStep(recipe)], docs, audit)
+    atomic_write_parquet(pa.Table.from_pylist(kept, schema=FILTERED_SCHEMA), work(out, "filtered", f"{shard}.parquet"))
+    cjk = {c for c in recipe.languages if load_pack(c).cjk}
+    atomic_write_parquet(signatures(kept, recipe.dedup, cjk), work(out, "minhash", f"{shard}.parquet"))
+    audit.write(out / "audit", STAGE_STEPS["filter"])
+    return _finish(out, "filter", shard, t0, audit)
+
+
+def dedup_all(recipe: Recipe, shards: list[str], out: Path, *_deps) -> dict:
+    from mmedc.dedup.minhash import SIG_SCHEMA, find_duplicates
+
+    t0 = time.time()
+    tables = [pq.read_table(work(out, "minhash", f"{s}.parquet")) for s in shards]
+    table = pa.concat_tables(tables) if tables else SIG_SCHEMA.empty_table()
+    dups = find_duplicates(table, recipe.dedup)
+    atomic_write_parquet(dups, work(out, "dedup", "duplicates.parquet"))
+    return _finish(out, "dedup", "all", t0, None) | {"duplicates": dups.num_rows}
+
+
+def finalize_shard(recipe: Recipe, shard: str, out: Path, _dep=None) -> dict:
+    from mmedc.shards.tokenizer import load_tokenizer
+
+    t0 = time.time()
+    audit = AuditLog(shard)
+    docs = pq.read_table(work(out, "filtered", f"{shard}.parquet")).to_pylist()
+    dups = pq.read_table(work(out, "dedup", "duplicates.parquet")).to_pylist()
+    dup = {r["id"]: r for r in dups}
+    kept = []
+    for d in docs:
+        r = dup.get(d["id"])
+        if r is None:
+            audit.add("dedup", d["id"], d["source"], KEPT, lang=d["lang"], cluster=d["id"])
+            kept.append(d)
+        else:
+            audit.add("dedup", d["id"], d["source"], DROPPED, f"duplicate_{r['kind']}: of {r['cluster']}",
+                      lang=d["lang"], cluster=r["cluster"], similarity=r["similarity"])
+    tok = load_tokenizer(recipe.tokenize.tokenizer, recipe.tokenize.eos_token)
+    rows = {"id": [], "lang": [], "source": [], "input_ids": [], "n_tokens": []}
+    bs = recipe.tokenize.batch_size
+    for i in range(0, len(kept), bs):
+        batch = kept[i:i + bs]
+        for d, ids in zip(batch, tok.encode([d["text"] for d in batch])):
+            audit.add("tokenize", d["id"], d["source"], KEPT, lang=d["lang"], n_tokens=len(ids))
+            for k, v in (("id", d["id"]), ("lang", d["lang"]), ("source", d["source"]),
+                         ("input_ids", ids), ("n_tokens", len(ids))):
+                rows[k].append(v)
+    atomic_write_parquet(pa.Table.from_pydict(rows, schema=SHARD_SCHEMA), out / "shards" / f"{shard}.parquet")
+    audit.write(out / "audit", STAGE_STEPS["finalize"])
+    return _finish(out, "finalize", shard, t0, audit)
+
+
+def read_marker(out: Path, stage: str, shard: str) -> dict | None:
+    p = marker(out, stage, shard)
+    return json.loads(p.read_text()) if p.exists() else None

@@ -1,0 +1,1 @@
+"""Tokenized Parquet shards and the run manifest."""
