@@ -74,11 +74,70 @@ def validate(recipe: Recipe):
     return load_tokenizer(recipe.tokenize.tokenizer, recipe.tokenize.eos_token)
 
 
+def _submit_and_wait(recipe: Recipe, plan, out: Path, progress: bool) -> tuple[list[str], int]:
+    import ray
+
+    from mmedc.dedup import stage as dedup_stage
+    from mmedc.engine.progress import StageProgress
+    from mmedc.shards import writer as shard_writer
+
+    opts = dict(num_cpus=1, max_retries=3)
+    ingest = ray.remote(stages.ingest).options(name="ingest", **opts)
+    filt = ray.remote(stages.filter_shard).options(name="filter", **opts)
+    final = ray.remote(stages.finalize_shard).options(name="finalize", **opts)
+    shards = [s for _, _, s in plan]
+    refs: dict[str, list] = {"ingest": [], "filter": [], "dedup": [], "finalize": [], "shards": []}
+    labels: dict = {}
+    skipped = 0
+
+    def add(stage, ref, label):
+        refs[stage].append(ref)
+        labels[ref] = label
+        return ref
+
+    filter_refs = []
+    for si, path, shard in plan:
+        dep = None
+        if stages.read_marker(out, "ingest", shard) is None:
+            dep = add("ingest", ingest.remote(recipe, si, path, shard, out), f"ingest {shard}")
+        else:
+            skipped += 1
+        if dep is not None or stages.read_marker(out, "filter", shard) is None:
+            filter_refs.append(add("filter", filt.remote(recipe, shard, out, *([dep] if dep else [])), f"filter {shard}"))
+        else:
+            skipped += 1
+    if filter_refs or stages.read_marker(out, "dedup", "all") is None:
+        # New or re-filtered shards change the clusters: dedup, finalize and shards run again.
+        for sh in shards:
+            stages.marker(out, "finalize", sh).unlink(missing_ok=True)
+        stages.marker(out, "dedup", "all").unlink(missing_ok=True)
+        dedup_ref = add("dedup", dedup_stage.submit(recipe, shards, out, filter_refs), "dedup")
+    else:
+        dedup_ref = None
+        skipped += 1
+    final_refs = []
+    for sh in shards:
+        if stages.read_marker(out, "finalize", sh) is None:
+            final_refs.append(add("finalize", final.remote(recipe, sh, out, *([dedup_ref] if dedup_ref else [])),
+                                  f"finalize {sh}"))
+        else:
+            skipped += 1
+    shards_ref = None
+    if final_refs or stages.read_marker(out, "shards", "all") is None:
+        stages.marker(out, "shards", "all").unlink(missing_ok=True)
+        shards_ref = add("shards", shard_writer.submit(recipe, shards, out, final_refs), "shards")
+    failed = StageProgress({k: v for k, v in refs.items() if v}, labels, enabled=progress).wait()
+    # Global stages get their markers here, once their task succeeded.
+    for ref, stage in ((dedup_ref, "dedup"), (shards_ref, "shards")):
+        if ref is not None and not any(f.startswith(stage) for f in failed):
+            atomic_write_json({"stage": stage}, stages.marker(out, stage, "all"))
+    return failed, skipped
+
+
 def run(recipe: Recipe, out: Path, ray_address: str | None = None, workers: int | None = None,
         restart: bool = False, progress: bool = True) -> RunResult:
     import ray
 
-    from mmedc.engine.progress import StageProgress
     from mmedc.engine.ray_runtime import init_ray
     from mmedc.shards.manifest import build_manifest
 
@@ -88,52 +147,10 @@ def run(recipe: Recipe, out: Path, ray_address: str | None = None, workers: int 
     plan = plan_shards(recipe)
     out.mkdir(parents=True, exist_ok=True)
     _check_state(recipe, out, restart)
-    shards = [s for _, _, s in plan]
 
     started = init_ray(ray_address, workers)
     try:
-        opts = dict(num_cpus=1, max_retries=3)
-        ingest = ray.remote(stages.ingest).options(name="ingest", **opts)
-        filt = ray.remote(stages.filter_shard).options(name="filter", **opts)
-        dedup = ray.remote(stages.dedup_all).options(name="dedup", **opts)
-        final = ray.remote(stages.finalize_shard).options(name="finalize", **opts)
-
-        refs: dict[str, list] = {"ingest": [], "filter": [], "dedup": [], "finalize": []}
-        labels = {}
-        skipped = 0
-        filter_refs = []
-        for si, path, shard in plan:
-            dep = None
-            if stages.read_marker(out, "ingest", shard) is None:
-                dep = ingest.remote(recipe, si, path, shard, out)
-                refs["ingest"].append(dep)
-                labels[dep] = f"ingest {shard}"
-            else:
-                skipped += 1
-            if stages.read_marker(out, "filter", shard) is None:
-                f = filt.remote(recipe, shard, out, dep)
-                refs["filter"].append(f)
-                labels[f] = f"filter {shard}"
-                filter_refs.append(f)
-            else:
-                skipped += 1
-        dedup_ref = None
-        if filter_refs or stages.read_marker(out, "dedup", "all") is None:
-            # New or re-filtered shards change the clusters: dedup and finalize run again.
-            dedup_ref = dedup.remote(recipe, shards, out, *filter_refs)
-            refs["dedup"].append(dedup_ref)
-            labels[dedup_ref] = "dedup"
-            for sh in shards:
-                stages.marker(out, "finalize", sh).unlink(missing_ok=True)
-        for sh in shards:
-            if stages.read_marker(out, "finalize", sh) is None:
-                r = final.remote(recipe, sh, out, dedup_ref)
-                refs["finalize"].append(r)
-                labels[r] = f"finalize {sh}"
-            else:
-                skipped += 1
-
-        failed = StageProgress(refs, labels, enabled=progress).wait()
+        failed, skipped = _submit_and_wait(recipe, plan, out, progress)
     finally:
         if started:
             ray.shutdown()

@@ -1,10 +1,11 @@
-"""The pipeline's stages as plain functions over one shard (the runner wraps them in Ray tasks).
+"""The pipeline's per-shard stages as plain functions (the runner wraps them in Ray tasks).
 
-ingest    one input file  → work/ingest/<shard>.parquet        audit: ingest
-filter    one shard       → work/filtered/<shard>.parquet       audit: langid, medical
-          + MinHash signatures → work/minhash/<shard>.parquet
-dedup     all signatures  → work/dedup/duplicates.parquet       (global)
-finalize  one shard       → shards/<shard>.parquet              audit: dedup, tokenize
+ingest    one input file → work/ingest/<shard>.parquet       audit: ingest
+filter    one shard      → work/filtered/<shard>.parquet      audit: the filter chain (langid, medical, ...)
+                         + dedup signatures (mmedc.dedup.stage)
+[dedup    all shards     → work/dedup/<shard>.parquet          mmedc.dedup.stage]
+finalize  one shard      → work/tokenized/<shard>.parquet     audit: dedup, tokenize
+[shards   all shards     → shards/*.parquet                    mmedc.shards.writer]
 """
 from __future__ import annotations
 
@@ -26,10 +27,9 @@ DOC_SCHEMA = pa.schema(DOC_FIELDS)
 FILTERED_SCHEMA = pa.schema(DOC_FIELDS + [
     ("lang", pa.string()), ("lang_score", pa.float32()), ("medical", pa.bool_()), ("medical_score", pa.float32()),
     ("medical_hits", pa.int32()), ("medical_density", pa.float32())])
-SHARD_SCHEMA = pa.schema([("id", pa.string()), ("lang", pa.string()), ("source", pa.string()),
-                          ("input_ids", pa.list_(pa.int32())), ("n_tokens", pa.int32())])
-
-STAGE_STEPS = {"ingest": ["ingest"], "filter": ["langid", "medical"], "finalize": ["dedup", "tokenize"]}
+TOKENIZED_SCHEMA = pa.schema([("id", pa.string()), ("lang", pa.string()), ("source", pa.string()),
+                              ("input_ids", pa.list_(pa.int32())), ("n_tokens", pa.int32())])
+INGEST_DETAIL = ("pages", "ocr_pages", "mean_ocr_confidence", "page_errors", "title")
 
 
 def work(out: Path, *parts: str) -> Path:
@@ -40,13 +40,19 @@ def marker(out: Path, stage: str, shard: str) -> Path:
     return work(out, "done", stage, f"{shard}.json")
 
 
-def _finish(out: Path, stage: str, shard: str, t0: float, audit: AuditLog | None) -> dict:
+def read_marker(out: Path, stage: str, shard: str) -> dict | None:
+    p = marker(out, stage, shard)
+    return json.loads(p.read_text()) if p.exists() else None
+
+
+def _finish(out: Path, stage: str, shard: str, t0: float, audit: AuditLog | None, steps: list[str]) -> dict:
+    """Write the completion marker (after every output is in place) with where and how long it ran."""
     import ray
 
     ctx = ray.get_runtime_context() if ray.is_initialized() else None
     info = {"stage": stage, "shard": shard, "seconds": round(time.time() - t0, 3),
             "node": ctx.get_node_id() if ctx else None,
-            "counts": {s: audit.counts(s) for s in STAGE_STEPS.get(stage, [])} if audit else {}}
+            "counts": {s: audit.counts(s) for s in steps} if audit else {}}
     atomic_write_json(info, marker(out, stage, shard))
     return info
 
@@ -58,53 +64,43 @@ def ingest(recipe: Recipe, source_index: int, path: str, shard: str, out: Path) 
     src = recipe.sources[source_index]
     audit = AuditLog(shard)
     docs = []
+    fname = Path(path).name
     for rec in read_file(recipe, src, Path(path)):
-        meta = {k: v for k, v in rec.meta.items() if v not in (None, [], {})}
+        detail = {k: v for k, v in rec.meta.items() if k in INGEST_DETAIL and v not in (None, [], {})}
         audit.add("ingest", rec.id, src.name, rec.decision, rec.reason,
-                  chars=len(rec.text) if rec.text else None,
-                  **({"file": Path(path).name} | {k: v for k, v in meta.items() if k in ("pages", "ocr_pages", "mean_ocr_confidence", "page_errors")}))
+                  chars=len(rec.text) if rec.text else None, file=fname, **detail)
         if rec.decision == KEPT:
             docs.append(rec.to_doc(src.name, src.lang))
     atomic_write_parquet(pa.Table.from_pylist(docs, schema=DOC_SCHEMA), work(out, "ingest", f"{shard}.parquet"))
-    audit.write(out / "audit", STAGE_STEPS["ingest"])
-    return _finish(out, "ingest", shard, t0, audit)
+    audit.write(out / "audit", ["ingest"])
+    return _finish(out, "ingest", shard, t0, audit, ["ingest"])
 
 
-def filter_shard(recipe: Recipe, shard: str, out: Path, _dep=None) -> dict:
-    from mmedc.classify.packs import load_pack
-    from mmedc.classify.steps import LangIdStep, MedicalStep
-    from mmedc.dedup.minhash import signatures
+def filter_shard(recipe: Recipe, shard: str, out: Path, *_deps) -> dict:
+    from mmedc.dedup.stage import write_signatures
+    from mmedc.engine.chain import filter_steps
 
     t0 = time.time()
     audit = AuditLog(shard)
+    steps = filter_steps(recipe)
     docs = pq.read_table(work(out, "ingest", f"{shard}.parquet")).to_pylist()
-    kept = run_chain([LangIdStep(recipe), MedicalStep(recipe)], docs, audit)
+    kept = run_chain(steps, docs, audit)
     atomic_write_parquet(pa.Table.from_pylist(kept, schema=FILTERED_SCHEMA), work(out, "filtered", f"{shard}.parquet"))
-    cjk = {c for c in recipe.languages if load_pack(c).cjk}
-    atomic_write_parquet(signatures(kept, recipe.dedup, cjk), work(out, "minhash", f"{shard}.parquet"))
-    audit.write(out / "audit", STAGE_STEPS["filter"])
-    return _finish(out, "filter", shard, t0, audit)
+    write_signatures(recipe, kept, out, shard)
+    names = [s.name for s in steps]
+    audit.write(out / "audit", names)
+    return _finish(out, "filter", shard, t0, audit, names)
 
 
-def dedup_all(recipe: Recipe, shards: list[str], out: Path, *_deps) -> dict:
-    from mmedc.dedup.minhash import SIG_SCHEMA, find_duplicates
-
-    t0 = time.time()
-    tables = [pq.read_table(work(out, "minhash", f"{s}.parquet")) for s in shards]
-    table = pa.concat_tables(tables) if tables else SIG_SCHEMA.empty_table()
-    dups = find_duplicates(table, recipe.dedup)
-    atomic_write_parquet(dups, work(out, "dedup", "duplicates.parquet"))
-    return _finish(out, "dedup", "all", t0, None) | {"duplicates": dups.num_rows}
-
-
-def finalize_shard(recipe: Recipe, shard: str, out: Path, _dep=None) -> dict:
+def finalize_shard(recipe: Recipe, shard: str, out: Path, *_deps) -> dict:
+    from mmedc.dedup.stage import duplicates_of
     from mmedc.shards.tokenizer import load_tokenizer
+    from mmedc.shards.writer import tokenized_path
 
     t0 = time.time()
     audit = AuditLog(shard)
     docs = pq.read_table(work(out, "filtered", f"{shard}.parquet")).to_pylist()
-    dups = pq.read_table(work(out, "dedup", "duplicates.parquet")).to_pylist()
-    dup = {r["id"]: r for r in dups}
+    dup = duplicates_of(out, shard)
     kept = []
     for d in docs:
         r = dup.get(d["id"])
@@ -124,11 +120,6 @@ def finalize_shard(recipe: Recipe, shard: str, out: Path, _dep=None) -> dict:
             for k, v in (("id", d["id"]), ("lang", d["lang"]), ("source", d["source"]),
                          ("input_ids", ids), ("n_tokens", len(ids))):
                 rows[k].append(v)
-    atomic_write_parquet(pa.Table.from_pydict(rows, schema=SHARD_SCHEMA), out / "shards" / f"{shard}.parquet")
-    audit.write(out / "audit", STAGE_STEPS["finalize"])
-    return _finish(out, "finalize", shard, t0, audit)
-
-
-def read_marker(out: Path, stage: str, shard: str) -> dict | None:
-    p = marker(out, stage, shard)
-    return json.loads(p.read_text()) if p.exists() else None
+    atomic_write_parquet(pa.Table.from_pydict(rows, schema=TOKENIZED_SCHEMA), tokenized_path(out, shard))
+    audit.write(out / "audit", ["dedup", "tokenize"])
+    return _finish(out, "finalize", shard, t0, audit, ["dedup", "tokenize"])
