@@ -39,7 +39,7 @@ test: setup
 	$(BIN)/python -m pytest -q tests
 
 bench: setup
-	$(BIN)/python -m mmedc.bench
+	$(BIN)/python -m mmedc.bench $(BENCH)
 
 clean:
 	rm -rf out .pytest_cache

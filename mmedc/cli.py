@@ -70,6 +70,22 @@ def sample_build(
     typer.echo(f"sample inputs written to {path}")
 
 
+# Each stage adds its own commands from `mmedc/<stage>/cli.py`, which defines `register(app)`.
+# Add a module here (one line) to expose its commands; imports inside commands stay lazy.
+STAGE_CLIS = [
+]
+
+
+def _register_stage_clis():
+    import importlib
+
+    for name in STAGE_CLIS:
+        importlib.import_module(name).register(app)
+
+
+_register_stage_clis()
+
+
 def main():
     app()
 
