@@ -63,6 +63,28 @@ class TokenizeConfig:
 
 
 @dataclass
+class ShardsConfig:
+    """Output shards (mmedc.shards.writer): size, shuffling and the sampling mixture."""
+    target_tokens: int = 100_000_000  # tokens per output shard (the last is smaller); 0 = a single shard
+    shuffle: bool = True  # shuffle documents across all output shards
+    seed: int = 0  # shuffling and fractional up-/down-sampling
+    # Sampling factor per language / source (2.0 = every document twice, 0.5 = half of them) ...
+    lang_weights: dict = field(default_factory=dict)
+    source_weights: dict = field(default_factory=dict)
+    # ... or target tokens (factor = target / available; wins over the weight). Factors multiply.
+    lang_tokens: dict = field(default_factory=dict)
+    source_tokens: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        if self.target_tokens < 0:
+            raise RecipeError("[shards] target_tokens must be >= 0")
+        for key in ("lang_weights", "source_weights", "lang_tokens", "source_tokens"):
+            bad = {k: v for k, v in getattr(self, key).items() if not isinstance(v, (int, float)) or v < 0}
+            if bad:
+                raise RecipeError(f"[shards] {key}: values must be numbers >= 0, got {bad}")
+
+
+@dataclass
 class OcrConfig:
     dpi: int = 300
     enabled: bool = True
@@ -79,6 +101,7 @@ class Recipe:
     dedup: DedupConfig = field(default_factory=DedupConfig)
     tokenize: TokenizeConfig = field(default_factory=TokenizeConfig)
     ocr: OcrConfig = field(default_factory=OcrConfig)
+    shards: ShardsConfig = field(default_factory=ShardsConfig)
 
     def source_files(self, src: SourceConfig) -> list[Path]:
         """The files a source names, sorted, globs expanded, folders walked for the source's kind."""
@@ -128,7 +151,7 @@ def load_recipe(path: str | Path) -> Recipe:
         data = tomllib.loads(path.read_text())
     except tomllib.TOMLDecodeError as e:
         raise RecipeError(f"{path}: invalid TOML: {e}") from None
-    known = {"pipeline", "sources", "langid", "medical", "dedup", "tokenize", "ocr"}
+    known = {"pipeline", "sources", "langid", "medical", "dedup", "tokenize", "ocr", "shards"}
     if set(data) - known:
         raise RecipeError(f"{path}: unknown section(s) {sorted(set(data) - known)}; known: {sorted(known)}")
     pipe = data.get("pipeline", {})
@@ -155,6 +178,7 @@ def load_recipe(path: str | Path) -> Recipe:
         dedup=_build(DedupConfig, data.get("dedup", {}), "dedup"),
         tokenize=_build(TokenizeConfig, data.get("tokenize", {}), "tokenize"),
         ocr=_build(OcrConfig, data.get("ocr", {}), "ocr"),
+        shards=_build(ShardsConfig, data.get("shards", {}), "shards"),
     )
     if not recipe.languages:
         raise RecipeError(f"{path}: [pipeline] languages is empty")

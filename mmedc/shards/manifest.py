@@ -1,7 +1,9 @@
-"""manifest.json: the tokenizer, every shard with rows, tokens and sha256, totals by language and source."""
+"""manifest.json: the tokenizer, every shard with rows, tokens and sha256, totals by language and source,
+and the mixture the shard writer applied (factors, tokens available and written per language and source)."""
 from __future__ import annotations
 
 import hashlib
+import json
 from collections import defaultdict
 from pathlib import Path
 
@@ -35,8 +37,16 @@ def build_manifest(out: Path, tokenizer_info: dict, recipe_name: str, fingerprin
         "fingerprint": fingerprint,
         "tokenizer": tokenizer_info,
         "shards": shards,
+        "mixture": _mixture(out),
         "totals": {"docs": sum(s["rows"] for s in shards), "tokens": sum(s["tokens"] for s in shards),
                    "by_lang": dict(sorted(by_lang.items())), "by_source": dict(sorted(by_source.items()))},
     }
     atomic_write_json(manifest, out / "manifest.json")
     return manifest
+
+
+def _mixture(out: Path) -> dict | None:
+    from mmedc.shards.writer import plan_path
+
+    p = plan_path(out)
+    return json.loads(p.read_text()) if p.exists() else None

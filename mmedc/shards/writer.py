@@ -1,35 +1,149 @@
-"""Output shards: the tokenized documents of every input shard, written as `shards/*.parquet`.
+"""Output shards: the tokenized documents of every input shard, mixed, shuffled and cut into
+`shards/shard-XXXXX-of-NNNNN.parquet` of about `[shards] target_tokens` tokens each.
 
-Foundation rule: one output shard per input shard, documents in input order (deterministic).
+A small map/reduce on Ray, so no task holds more than one input shard or one output shard:
+  plan     read only (lang, source, n_tokens) of every input shard; the mixture decides how many
+           copies of each document go out (up-/down-sampling), a seeded permutation orders all
+           copies, cumulative tokens cut the order into output shards   → work/shards/plan.json
+  scatter  one task per input shard: its rows, sent to the output shards they belong to
+           → work/shuffle/<out>/<in>.parquet
+  gather   one task per output shard: its parts, sorted into the planned order → shards/*.parquet
+Everything is a function of the inputs and the seed, so a re-run writes byte-identical shards.
 """
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from mmedc.config import Recipe
-from mmedc.engine.files import atomic_write_parquet
+from mmedc.config import Recipe, ShardsConfig
+from mmedc.engine.files import atomic_write_json, atomic_write_parquet
 
+# `copy` numbers the repeats of an up-sampled document (0 = the first or only one).
 SHARD_SCHEMA = pa.schema([("id", pa.string()), ("lang", pa.string()), ("source", pa.string()),
-                          ("input_ids", pa.list_(pa.int32())), ("n_tokens", pa.int32())])
+                          ("input_ids", pa.list_(pa.int32())), ("n_tokens", pa.int32()), ("copy", pa.int32())])
 
 
 def tokenized_path(out: Path, shard: str) -> Path:
     return out / "work" / "tokenized" / f"{shard}.parquet"
 
 
+def plan_path(out: Path) -> Path:
+    return out / "work" / "shards" / "plan.json"
+
+
+def shard_name(j: int, n: int) -> str:
+    return f"shard-{j:05d}-of-{n:05d}.parquet"
+
+
+def _factors(cfg: ShardsConfig, key: str, tokens: dict[str, int]) -> dict[str, float]:
+    """Sampling factor per language or source: target tokens / available when a target is set, else the weight."""
+    weights, targets = getattr(cfg, f"{key}_weights"), getattr(cfg, f"{key}_tokens")
+    out = {}
+    for name, avail in tokens.items():
+        if name in targets:
+            out[name] = targets[name] / avail if avail else 0.0
+        else:
+            out[name] = float(weights.get(name, 1.0))
+    return out
+
+
+def plan_mixture(cfg: ShardsConfig, lang: np.ndarray, source: np.ndarray, n_tokens: np.ndarray):
+    """Copies per document, the order of all copies and each copy's output shard, plus the mixture record.
+
+    Returns (doc index per copy, copy number, output shard per copy, number of shards, record).
+    """
+    rng = np.random.default_rng(cfg.seed)
+    rec: dict = {"seed": cfg.seed, "shuffle": cfg.shuffle, "target_tokens": cfg.target_tokens}
+    factor = np.ones(len(lang))
+    for key, col in (("lang", lang), ("source", source)):
+        names = sorted(set(col.tolist()))
+        avail = {k: int(n_tokens[col == k].sum()) for k in names}
+        f = _factors(cfg, key, avail)
+        factor *= np.array([f[x] for x in col.tolist()]) if len(col) else 1.0
+        rec[f"by_{key}"] = {k: {"available_tokens": avail[k], "factor": round(f[k], 6)} for k in names}
+    # floor(f) copies for sure, one more with probability frac(f): unbiased and seeded.
+    copies = np.floor(factor).astype(np.int64) + (rng.random(len(factor)) < factor - np.floor(factor))
+    doc = np.repeat(np.arange(len(factor)), copies)
+    first = np.repeat(np.cumsum(copies) - copies, copies)
+    copy_no = np.arange(len(doc)) - first
+    if cfg.shuffle:
+        perm = rng.permutation(len(doc))
+        doc, copy_no = doc[perm], copy_no[perm]
+    tok = n_tokens[doc]
+    before = np.cumsum(tok) - tok  # tokens ahead of each copy in the output order
+    shard = before // cfg.target_tokens if cfg.target_tokens else np.zeros(len(doc), dtype=np.int64)
+    n_shards = int(shard.max()) + 1 if len(doc) else 0
+    for key, col in (("lang", lang), ("source", source)):
+        for k, r in rec[f"by_{key}"].items():
+            sel = col[doc] == k
+            r["output_docs"], r["output_tokens"] = int(sel.sum()), int(tok[sel].sum())
+    rec["input"] = {"docs": int(len(lang)), "tokens": int(n_tokens.sum())}
+    rec["output"] = {"docs": int(len(doc)), "tokens": int(tok.sum()), "shards": n_shards}
+    return doc, copy_no, shard.astype(np.int64), n_shards, rec
+
+
+def scatter(out: Path, shard: str, rows: np.ndarray, copy_no: np.ndarray, rank: np.ndarray, dest: np.ndarray,
+            n_shards: int) -> int:
+    """Send one input shard's planned copies to their output shards (one part file per output shard)."""
+    table = pq.read_table(tokenized_path(out, shard))
+    for j in np.unique(dest):
+        sel = dest == j
+        part = table.take(pa.array(rows[sel])).select(SHARD_SCHEMA.names[:-1])
+        part = part.append_column("copy", pa.array(copy_no[sel], pa.int32())).append_column("rank", pa.array(rank[sel]))
+        atomic_write_parquet(part, out / "work" / "shuffle" / shard_name(int(j), n_shards) / f"{shard}.parquet")
+    return int(len(rows))
+
+
+def gather(out: Path, name: str) -> int:
+    """Concatenate an output shard's parts in the planned order and write it."""
+    parts = sorted((out / "work" / "shuffle" / name).glob("*.parquet"))
+    table = pa.concat_tables([pq.read_table(p) for p in parts])
+    table = table.take(pc.sort_indices(table["rank"])).select(SHARD_SCHEMA.names).cast(SHARD_SCHEMA)
+    atomic_write_parquet(table, out / "shards" / name)
+    return table.num_rows
+
+
+def _map(fn, calls: list[tuple]) -> list:
+    """Run calls as Ray tasks when inside Ray (nested tasks; a blocked parent lends its CPU), else in order."""
+    import ray
+
+    if not ray.is_initialized():
+        return [fn(*c) for c in calls]
+    task = ray.remote(fn).options(num_cpus=1, max_retries=3)
+    return ray.get([task.remote(*c) for c in calls])
+
+
 def write_output_shards(recipe: Recipe, shards: list[str], out: Path, *_deps) -> list[str]:
-    dest = out / "shards"
-    written = []
-    for shard in shards:
-        table = pq.read_table(tokenized_path(out, shard)).select(SHARD_SCHEMA.names).cast(SHARD_SCHEMA)
-        atomic_write_parquet(table, dest / f"{shard}.parquet")
-        written.append(f"{shard}.parquet")
-    for stale in dest.glob("*.parquet"):
+    meta = [pq.read_table(tokenized_path(out, s), columns=["lang", "source", "n_tokens"]) for s in shards]
+    sizes = np.array([t.num_rows for t in meta], dtype=np.int64)
+    cols = {c: np.concatenate([t[c].to_numpy(zero_copy_only=False) for t in meta]) if meta else np.array([])
+            for c in ("lang", "source", "n_tokens")}
+    doc, copy_no, dest, n_shards, rec = plan_mixture(
+        recipe.shards, cols["lang"].astype(str), cols["source"].astype(str), cols["n_tokens"].astype(np.int64))
+    shutil.rmtree(out / "work" / "shuffle", ignore_errors=True)
+    starts = np.cumsum(sizes) - sizes
+    in_shard = np.searchsorted(starts, doc, side="right") - 1
+    rank = np.arange(len(doc))
+    calls = []
+    for i, s in enumerate(shards):
+        sel = in_shard == i
+        if sel.any():
+            calls.append((out, s, doc[sel] - starts[i], copy_no[sel], rank[sel], dest[sel], n_shards))
+    _map(scatter, calls)
+    written = [shard_name(j, n_shards) for j in range(n_shards)]
+    _map(gather, [(out, name) for name in written])
+    dest_dir = out / "shards"
+    dest_dir.mkdir(parents=True, exist_ok=True)
+    for stale in dest_dir.glob("*.parquet"):
         if stale.name not in written:
             stale.unlink()
+    shutil.rmtree(out / "work" / "shuffle", ignore_errors=True)
+    atomic_write_json(rec, plan_path(out))
     return written
 
 
