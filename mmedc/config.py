@@ -91,6 +91,25 @@ class OcrConfig:
 
 
 @dataclass
+class CrawlConfig:  # `mmedc crawl RECIPE` (mmedc.crawl, docs/web.md); not part of the run's fingerprint
+    seeds: dict[str, list[str]] = field(default_factory=dict)  # language -> seed URLs
+    allowed_domains: list[str] = field(default_factory=list)  # default: the seeds' hosts and their subdomains
+    include: list[str] = field(default_factory=list)  # regexes; when set, a link must match one to be followed
+    exclude: list[str] = field(default_factory=list)  # regexes; a matching link is never followed
+    max_pages: int = 1000  # responses archived in all, over every run into the same folder
+    max_depth: int = 6  # links followed from a seed
+    max_bytes: int = 5_000_000  # a larger response is cut there and marked WARC-Truncated: length
+    timeout: float = 20.0  # seconds to connect, and between received bytes
+    page_time: float = 60.0  # seconds for one whole response (WARC-Truncated: time)
+    delay: float = 1.0  # minimum seconds between two requests to one host; robots.txt crawl-delay wins if longer
+    max_delay: float = 60.0  # cap on a robots.txt crawl-delay or a Retry-After
+    retries: int = 3  # extra tries after a network error, 429 or 5xx, with exponential backoff
+    backoff: float = 2.0  # seconds before the first retry; doubles each time
+    user_agent: str = "mmedc-crawler/0.1 (medical corpus research; robots.txt obeyed)"
+    allow_private: bool = False  # fetch private / loopback / link-local addresses (tests, intranets)
+
+
+@dataclass
 class Recipe:
     name: str
     languages: list[str]
@@ -102,6 +121,7 @@ class Recipe:
     tokenize: TokenizeConfig = field(default_factory=TokenizeConfig)
     ocr: OcrConfig = field(default_factory=OcrConfig)
     shards: ShardsConfig = field(default_factory=ShardsConfig)
+    crawl: CrawlConfig = field(default_factory=CrawlConfig)
 
     def source_files(self, src: SourceConfig) -> list[Path]:
         """The files a source names, sorted, globs expanded, folders walked for the source's kind."""
@@ -129,6 +149,7 @@ class Recipe:
         """Hash of everything that changes the output; a finished run with another fingerprint is not resumed."""
         d = dataclasses.asdict(self)
         d.pop("base_dir")
+        d.pop("crawl")  # how the inputs were fetched does not change what a run makes of them
         return hashlib.sha256(json.dumps(d, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
@@ -152,6 +173,7 @@ def load_recipe(path: str | Path) -> Recipe:
     except tomllib.TOMLDecodeError as e:
         raise RecipeError(f"{path}: invalid TOML: {e}") from None
     known = {"pipeline", "sources", "langid", "medical", "dedup", "tokenize", "ocr", "shards"}
+    known |= {"crawl"}
     if set(data) - known:
         raise RecipeError(f"{path}: unknown section(s) {sorted(set(data) - known)}; known: {sorted(known)}")
     pipe = data.get("pipeline", {})
@@ -179,6 +201,7 @@ def load_recipe(path: str | Path) -> Recipe:
         tokenize=_build(TokenizeConfig, data.get("tokenize", {}), "tokenize"),
         ocr=_build(OcrConfig, data.get("ocr", {}), "ocr"),
         shards=_build(ShardsConfig, data.get("shards", {}), "shards"),
+        crawl=_build(CrawlConfig, data.get("crawl", {}), "crawl"),
     )
     if not recipe.languages:
         raise RecipeError(f"{path}: [pipeline] languages is empty")

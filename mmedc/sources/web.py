@@ -1,4 +1,11 @@
-"""Web pages: local HTML files and WARC/ARC archives (Common Crawl layout), text via trafilatura."""
+"""Web pages: local HTML files and WARC/ARC archives (Common Crawl layout), text via trafilatura.
+
+A WARC holds many kinds of record; only `response` records (HTTP status line + headers + payload, what
+Common Crawl and `mmedc crawl` write) and `resource` records (payload only, e.g. wget) carry pages.
+request / metadata / warcinfo records are not documents and are skipped; everything that could have been
+a document but is not used (non-HTML, HTTP errors, revisits, undecodable payloads) is a `dropped` or
+`failed` record with its reason. A malformed archive stops at the damage with one `failed` record.
+"""
 from __future__ import annotations
 
 import gzip
@@ -6,8 +13,12 @@ from pathlib import Path
 from typing import Iterator
 
 from mmedc.config import SourceConfig
-from mmedc.extract.html import extract_html
+from mmedc.extract.html import extract_html, looks_like_html, with_url
 from mmedc.sources.base import Record, short_error
+
+# Common Crawl truncates payloads at 1 MiB; a page far larger than this is not prose worth parsing.
+MAX_PAYLOAD = 8 << 20
+DOC_RECORDS = ("response", "resource", "revisit")
 
 
 def read_html(src: SourceConfig, path: Path) -> Iterator[Record]:
@@ -20,32 +31,88 @@ def read_html(src: SourceConfig, path: Path) -> Iterator[Record]:
     yield extract_html(rid, raw, url=None)
 
 
-def read_warc(src: SourceConfig, path: Path) -> Iterator[Record]:
+def _content_type(rec) -> str:
+    """The payload's type: HTTP header for responses, the WARC header for resources; Common Crawl's
+    identified type when the server sent none."""
+    if rec.rec_type == "response":
+        ctype = rec.http_headers.get_header("Content-Type")
+    else:
+        ctype = rec.rec_headers.get_header("Content-Type")
+    return (ctype or rec.rec_headers.get_header("WARC-Identified-Payload-Type") or "").strip()
+
+
+def _status(rec) -> int | None:
+    if rec.rec_type != "response":
+        return None
+    try:
+        return int((rec.http_headers.get_statuscode() or "0").split()[0])
+    except ValueError:
+        return 0
+
+
+def record_to_doc(rid: str, rec) -> Record:
+    """One WARC record that may carry a page → kept / dropped / failed."""
+    url = rec.rec_headers.get_header("WARC-Target-URI")
+    date = rec.rec_headers.get_header("WARC-Date")
+    if rec.rec_type == "revisit":
+        return with_url(Record.dropped(rid, "revisit: payload stored in an earlier record"), url)
+    if rec.rec_type == "response" and rec.http_headers is None:
+        return with_url(Record.dropped(rid, "no_http_headers: response record without an HTTP header block"), url)
+    status = _status(rec)
+    if status is not None and not 200 <= status < 300:
+        return with_url(Record.dropped(rid, f"http_status: {status}"), url)
+    ctype = _content_type(rec)
+    try:
+        raw = rec.content_stream().read(MAX_PAYLOAD + 1)
+    except Exception as e:  # noqa: BLE001 - bad chunking / content-encoding: this record only
+        return with_url(Record.failed(rid, f"unreadable_record: {short_error(e)}"), url)
+    kind = ctype.split(";")[0].strip().lower()
+    if not ("html" in kind or (kind in ("", "text/plain", "application/octet-stream", "unk", "no-type")
+                               and looks_like_html(raw))):
+        return with_url(Record.dropped(rid, f"not_html: {kind or 'no content-type'}"), url)
+    extra = {"fetched": date}
+    if len(raw) > MAX_PAYLOAD:
+        raw, extra["truncated"] = raw[:MAX_PAYLOAD], f"payload over {MAX_PAYLOAD} bytes"
+    elif rec.rec_headers.get_header("WARC-Truncated"):
+        extra["truncated"] = rec.rec_headers.get_header("WARC-Truncated")
+    return extract_html(rid, raw, url=url, content_type=ctype, **extra)
+
+
+def _records(f, skip: int):
+    """(record number, record) for every record after the first `skip` ones."""
     from warcio.archiveiterator import ArchiveIterator
+
+    for n, rec in enumerate(ArchiveIterator(f, arc2warc=True), 1):
+        if n > skip:
+            yield n, rec
+
+
+def read_warc(src: SourceConfig, path: Path) -> Iterator[Record]:
+    from warcio.exceptions import ArchiveLoadFailed
 
     base = f"{src.name}:{path.name}"
     n = 0
     seen: set[str] = set()
-    try:
-        with open(path, "rb") as f:
-            for rec in ArchiveIterator(f, arc2warc=True):
-                n += 1
-                if rec.rec_type != "response":
-                    continue  # request / metadata / warcinfo records carry no documents
-                url = rec.rec_headers.get_header("WARC-Target-URI")
-                # The URL names the document (stable across re-crawls); repeats get the record number.
-                rid = f"{src.name}:{url}" if url else f"{base}#{n}"
-                rid = f"{rid}#{n}" if rid in seen else rid
-                seen.add(rid)
-                ctype = (rec.http_headers.get_header("Content-Type") if rec.http_headers else None) or ""
-                if "html" not in ctype.lower():
-                    yield Record.dropped(rid, f"not_html: {ctype or 'no content-type'}", url=url)
-                    continue
-                try:
-                    raw = rec.content_stream().read()
-                except Exception as e:  # noqa: BLE001
-                    yield Record.failed(rid, f"unreadable_record: {short_error(e)}", url=url)
-                    continue
-                yield extract_html(rid, raw, url=url, content_type=ctype)
-    except Exception as e:  # noqa: BLE001 - a malformed archive stops this file, recorded, never the run
-        yield Record.failed(f"{base}#after-{n}", f"malformed_archive: after record {n}: {short_error(e)}")
+    whole_gzip = False  # one gzip stream around all records (not per-record members): read it decompressed
+    while True:
+        try:
+            with (gzip.open(path, "rb") if whole_gzip else open(path, "rb")) as f:
+                for n, rec in _records(f, n):
+                    if rec.rec_type not in DOC_RECORDS:
+                        continue  # request / metadata / warcinfo / conversion records carry no documents
+                    url = rec.rec_headers.get_header("WARC-Target-URI")
+                    # The URL names the document (stable across re-crawls); repeats get the record number.
+                    rid = f"{src.name}:{url}" if url else f"{base}#{n}"
+                    rid = f"{rid}#{n}" if rid in seen else rid
+                    seen.add(rid)
+                    yield record_to_doc(rid, rec)
+            return
+        except ArchiveLoadFailed as e:
+            if "non-chunked gzip" in str(e) and not whole_gzip:
+                whole_gzip = True  # warcio refuses it; plain gzip decompression reads it fine
+                continue
+            err = e
+        except Exception as e:  # noqa: BLE001 - a malformed archive stops this file, recorded, never the run
+            err = e
+        yield Record.failed(f"{base}#after-{n}", f"malformed_archive: after record {n}: {short_error(err)}")
+        return

@@ -1,0 +1,260 @@
+"""The crawl loop: a frontier per host, politeness per host, every response archived.
+
+One thread is enough: politeness (≥ 1 s between requests to a host) bounds the rate, not the CPU.
+The loop picks the host whose next allowed request time is the earliest, waits for it, and fetches
+one URL from that host's queue. Order of checks for a URL: already fetched → robots.txt → address
+safety → fetch (with retries) → archive → queue its in-scope links.
+"""
+from __future__ import annotations
+
+import re
+import time
+from collections import Counter, deque
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urldefrag, urljoin, urlsplit, urlunsplit
+
+from mmedc.config import CrawlConfig
+from mmedc.crawl.archive import Archive, load_state
+from mmedc.crawl.fetch import RETRY_STATUS, Fetcher
+from mmedc.crawl.robots import HostRules, rules_from_response
+from mmedc.crawl.safety import Refused
+
+SKIP_EXT = (".jpg", ".jpeg", ".png", ".gif", ".webp", ".svg", ".ico", ".css", ".js", ".mp3", ".mp4", ".avi",
+            ".mov", ".zip", ".gz", ".tar", ".exe", ".dmg", ".woff", ".woff2", ".ttf", ".xml", ".rss", ".json")
+
+
+@dataclass
+class CrawlResult:
+    out: Path
+    fetched: int = 0  # responses archived by this run
+    total_pages: int = 0  # responses in the archive, all runs
+    skipped: Counter = field(default_factory=Counter)  # robots / refused / ... → count
+    errors: list[str] = field(default_factory=list)  # URLs given up on, with why
+    statuses: Counter = field(default_factory=Counter)
+    retries: int = 0
+    files: list[str] = field(default_factory=list)
+    robots: dict[str, str] = field(default_factory=dict)  # host → robots.txt status
+    stopped: str = "frontier empty"
+
+
+def normalize(url: str) -> str | None:
+    """Scheme and host lower-cased, default port and fragment dropped; None for non-http(s) links."""
+    url, _ = urldefrag(url.strip())
+    p = urlsplit(url)
+    if p.scheme.lower() not in ("http", "https") or not p.hostname:
+        return None
+    host = p.hostname.lower()
+    if ":" in host:
+        host = f"[{host}]"
+    default = {"http": 80, "https": 443}[p.scheme.lower()]
+    try:
+        port = p.port
+    except ValueError:
+        return None
+    netloc = host if port in (None, default) else f"{host}:{port}"
+    return urlunsplit((p.scheme.lower(), netloc, p.path or "/", p.query, ""))
+
+
+def host_of(url: str) -> str:
+    return urlsplit(url).netloc
+
+
+class Scope:
+    """Which links are followed: on the allowed domains (default: the seeds' hosts and their
+    subdomains), matching `include` (when given), not `exclude`, not an obvious non-page file."""
+
+    def __init__(self, cfg: CrawlConfig, seeds: list[str]):
+        self.domains = [d.lower().strip(".") for d in cfg.allowed_domains] or sorted(
+            {urlsplit(s).hostname for s in seeds})
+        self.include = [re.compile(p) for p in cfg.include]
+        self.exclude = [re.compile(p) for p in cfg.exclude]
+
+    def on_domain(self, url: str) -> bool:
+        h = urlsplit(url).hostname or ""
+        return any(h == d or h.endswith("." + d) for d in self.domains)
+
+    def follows(self, url: str) -> bool:
+        if not self.on_domain(url) or urlsplit(url).path.lower().endswith(SKIP_EXT):
+            return False
+        if self.include and not any(p.search(url) for p in self.include):
+            return False
+        return not any(p.search(url) for p in self.exclude)
+
+
+def extract_links(fetched, max_bytes: int) -> list[str]:
+    """Absolute <a>/<area> hrefs of an HTML response; none when the page says nofollow."""
+    import lxml.html
+
+    from mmedc.extract.html import decode_html
+
+    ctype = (fetched.header("Content-Type") or "").lower()
+    if "html" not in ctype:
+        return []
+    raw = fetched.decoded_body(max_bytes)
+    if not raw.strip():
+        return []
+    try:
+        doc = lxml.html.document_fromstring(decode_html(raw, ctype)[0].encode("utf-8"),
+                                            parser=lxml.html.HTMLParser(encoding="utf-8"))
+    except Exception:  # noqa: BLE001 - unparseable page: archived, no links
+        return []
+    robots_meta = " ".join(doc.xpath("//meta[translate(@name,'ROBTS','robts')='robots']/@content")).lower()
+    if "nofollow" in robots_meta or "none" in robots_meta:
+        return []
+    base = (doc.xpath("//base/@href") or [fetched.url])[0]
+    base = urljoin(fetched.url, base)
+    links = []
+    for el in doc.xpath("//a[@href] | //area[@href]"):
+        if "nofollow" in (el.get("rel") or "").lower():
+            continue
+        u = normalize(urljoin(base, el.get("href")))
+        if u:
+            links.append(u)
+    return list(dict.fromkeys(links))
+
+
+@dataclass
+class Host:
+    queue: deque = field(default_factory=deque)  # (url, depth, lang, attempt)
+    next_time: float = 0.0
+    rules: HostRules | None = None
+
+
+class Crawler:
+    def __init__(self, cfg: CrawlConfig, out: Path, seeds: dict[str, list[str]] | None = None, progress=None):
+        self.cfg, self.out = cfg, Path(out)
+        self.seeds = {lang: [u for u in (normalize(s) for s in urls) if u] for lang, urls in (seeds or cfg.seeds).items()}
+        all_seeds = [u for urls in self.seeds.values() for u in urls]
+        if not all_seeds:
+            raise ValueError("no seed URLs (give URLs, or a recipe whose [crawl.seeds] lists some)")
+        self.scope = Scope(cfg, all_seeds)
+        self.fetcher = Fetcher(cfg.user_agent, cfg.timeout, cfg.page_time, cfg.max_bytes, cfg.allow_private)
+        self.hosts: dict[str, Host] = {}
+        self.queued: set[str] = set()
+        self.progress = progress  # callable(n_done, total, note) or None
+
+    def _queue(self, url: str, depth: int, lang: str, front=False, attempt=0):
+        h = self.hosts.setdefault(host_of(url), Host())
+        (h.queue.appendleft if front else h.queue.append)((url, depth, lang, attempt))
+        self.queued.add(url)
+
+    def _wait_for(self, h: Host):
+        now = time.monotonic()
+        if h.next_time > now:
+            time.sleep(h.next_time - now)
+
+    def _delay(self, h: Host) -> float:
+        robots = h.rules.delay if h.rules and h.rules.delay else 0.0
+        return min(max(self.cfg.delay, robots), max(self.cfg.max_delay, self.cfg.delay))
+
+    def _load_robots(self, host: str, h: Host, sample_url: str, res: CrawlResult):
+        p = urlsplit(sample_url)
+        robots_url = f"{p.scheme}://{p.netloc}/robots.txt"
+        status, body = None, b""
+        for _hop in range(5):  # RFC 9309: follow at least five redirects
+            try:
+                f = self.fetcher.get(robots_url)
+            except Refused as e:
+                h.rules = HostRules(None, deny_all=True, status=f"refused: {e}")
+                break
+            except Exception as e:  # noqa: BLE001 - unreachable: the host is off limits this run
+                res.errors.append(f"{robots_url}: {type(e).__name__}: {e}")
+                break
+            finally:
+                h.next_time = time.monotonic() + self.cfg.delay
+            status, body = f.status, f.decoded_body(500_000)
+            loc = f.header("Location")
+            if status in (301, 302, 303, 307, 308) and loc:
+                robots_url = urljoin(robots_url, loc)
+                self._wait_for(h)
+                continue
+            break
+        if h.rules is None:
+            h.rules = rules_from_response(status, body, self.cfg.user_agent)
+        res.robots[host] = h.rules.status
+        h.next_time = time.monotonic() + self._delay(h)
+
+    def run(self, max_time: float | None = None) -> CrawlResult:
+        cfg = self.cfg
+        self.out.mkdir(parents=True, exist_ok=True)
+        state = load_state(self.out)
+        res = CrawlResult(self.out, total_pages=state.pages, errors=list(state.errors))
+        for lang, urls in self.seeds.items():
+            for u in urls:
+                if u not in state.fetched and u not in self.queued:
+                    self._queue(u, 0, lang)
+        for u, (depth, lang) in state.found.items():
+            if u not in state.fetched and u not in self.queued and depth <= cfg.max_depth and self.scope.follows(u):
+                self._queue(u, depth, lang)
+        archive = Archive(self.out, cfg.user_agent)
+        t_end = time.monotonic() + max_time if max_time else None
+        while True:
+            if res.total_pages >= cfg.max_pages:
+                res.stopped = f"max_pages ({cfg.max_pages}) reached"
+                break
+            ready = [(h.next_time, name) for name, h in self.hosts.items() if h.queue]
+            if not ready:
+                break
+            _, name = min(ready)
+            h = self.hosts[name]
+            if t_end and max(h.next_time, time.monotonic()) > t_end:
+                res.stopped = f"max_time ({max_time:g}s) reached"
+                break
+            url, depth, lang, attempt = h.queue.popleft()
+            if url in state.fetched:
+                continue
+            if h.rules is None:
+                self._wait_for(h)
+                self._load_robots(name, h, url, res)
+            if not h.rules.allowed(url, cfg.user_agent):
+                res.skipped["robots"] += 1
+                continue
+            self._wait_for(h)
+            try:
+                f = self.fetcher.get(url)
+            except Refused as e:
+                res.skipped["refused"] += 1
+                res.errors.append(f"{url}: refused: {e}")
+                continue
+            except Exception as e:  # noqa: BLE001 - network failure: retry with backoff, then give up
+                h.next_time = time.monotonic() + self._delay(h)
+                self._retry_or_give_up(h, url, depth, lang, attempt, f"{type(e).__name__}: {e}", None, res)
+                continue
+            h.next_time = time.monotonic() + self._delay(h)
+            if f.status in RETRY_STATUS and attempt < cfg.retries:
+                self._retry_or_give_up(h, url, depth, lang, attempt, f"HTTP {f.status}", f.header("Retry-After"), res)
+                continue
+            redirect = None
+            if 300 <= f.status < 400 and f.header("Location"):
+                redirect = normalize(urljoin(url, f.header("Location")))
+            links = extract_links(f, cfg.max_bytes) if 200 <= f.status < 300 else []
+            links = [u for u in links if self.scope.follows(u)] if depth < cfg.max_depth else []
+            dest = archive.write(f, depth, lang, links, redirect)
+            state.fetched.add(url)
+            res.fetched += 1
+            res.total_pages += 1
+            res.statuses[f.status] += 1
+            if str(dest) not in res.files:
+                res.files.append(str(dest))
+            if redirect and self.scope.on_domain(redirect) and redirect not in self.queued:
+                self._queue(redirect, depth, lang)
+            for u in links:
+                if u not in self.queued and u not in state.fetched:
+                    self._queue(u, depth + 1, lang)
+            if self.progress:
+                self.progress(res.total_pages, cfg.max_pages, url)
+        return res
+
+    def _retry_or_give_up(self, h: Host, url, depth, lang, attempt, why, retry_after, res: CrawlResult):
+        if attempt >= self.cfg.retries:
+            res.errors.append(f"{url}: gave up after {attempt + 1} tries: {why}")
+            return
+        wait = self.cfg.backoff * (2 ** attempt)
+        try:
+            wait = max(wait, float(retry_after)) if retry_after else wait
+        except ValueError:
+            pass  # an HTTP-date Retry-After: the backoff stands
+        res.retries += 1
+        h.next_time = time.monotonic() + min(wait, self.cfg.max_delay)
+        self._queue(url, depth, lang, front=True, attempt=attempt + 1)

@@ -1,0 +1,303 @@
+"""The crawler against a real HTTP server on 127.0.0.1 (http.server in a thread).
+
+The site is a small multilingual medical website written here from the sample's texts
+(mmedc.sample.texts), in several encodings, with a robots.txt that disallows part of it. The server
+logs every request it receives (time, Host header, path, user agent), so the tests assert from the
+server's side what was and was not requested.
+"""
+from __future__ import annotations
+
+import gzip
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from mmedc.sample.build import html_page
+from mmedc.sample.texts import MEDICAL
+
+ROBOTS = "User-agent: *\nDisallow: /private/\nDisallow: /*?print=\nCrawl-delay: {delay}\n"
+# Language → how its pages are encoded and declared: (codec, header charset or None, meta charset or None).
+ENCODINGS = {"en": ("utf-8", "utf-8", None), "ru": ("cp1251", "windows-1251", None),
+             "ja": ("shift_jis", None, "shift_jis"), "zh": ("gb18030", "gbk", None),
+             "fr": ("utf-8", None, "utf-8"), "es": ("utf-8", "utf-8", None)}
+
+
+def page(title: str, text: str, lang: str, links: list[str], meta_charset: str | None = None) -> str:
+    html = html_page(title, text, lang)
+    if meta_charset:
+        html = html.replace('<meta charset="utf-8">', f'<meta charset="{meta_charset}">')
+    else:
+        html = html.replace('<meta charset="utf-8">', "")
+    nav = "".join(f'<li><a href="{u}">{u}</a></li>' for u in links)
+    return html.replace("<aside><ul>", f"<aside><ul>{nav}")
+
+
+class Site:
+    """The routes: path → (status, headers, body). Built once; the handler reads it."""
+
+    def __init__(self, crawl_delay: float = 0.0, big_bytes: int = 300_000):
+        self.routes: dict[str, tuple[int, dict, bytes]] = {}
+        self.log: list[dict] = []
+        self.flaky_left = 1  # /flaky.html answers 503 this many times first
+        self.lock = threading.Lock()
+        lang_pages = []
+        for lang, docs in MEDICAL.items():
+            codec, header_cs, meta_cs = ENCODINGS[lang]
+            for i, (did, title, text) in enumerate(docs):
+                path = f"/{lang}/{did}.html"
+                lang_pages.append(path)
+                nxt = [f"/{lang}/{docs[(i + 1) % len(docs)][0]}.html", "/private/secret.html", f"{path}?print=1",
+                       "/img/logo.png"]
+                body = page(title, text, lang, nxt, meta_cs).encode(codec, errors="xmlcharrefreplace")
+                ctype = "text/html" + (f"; charset={header_cs}" if header_cs else "")
+                self.routes[path] = (200, {"Content-Type": ctype}, body)
+        links = lang_pages + ["/private/secret.html", "/big.html", "/flaky.html", "/old-page", "/missing.html",
+                              "http://localhost:{port}/offsite.html", "mailto:x@example.org", "/deep/1.html"]
+        self.index_links = links
+        self.routes["/private/secret.html"] = (200, {"Content-Type": "text/html"},
+                                               page("Secret", "Never to be crawled.", "en", ["/private/more.html"]).encode())
+        self.routes["/big.html"] = (200, {"Content-Type": "text/html; charset=utf-8"},
+                                    page("Big", "Lorem ipsum dolor sit amet. " * (big_bytes // 28), "en", []).encode())
+        self.routes["/flaky.html"] = (200, {"Content-Type": "text/html; charset=utf-8"},
+                                      page("Flaky", MEDICAL["en"][0][2], "en", []).encode())
+        self.routes["/old-page"] = (301, {"Location": "/en/en-migraine.html"}, b"")
+        self.routes["/img/logo.png"] = (200, {"Content-Type": "image/png"}, b"\x89PNG\r\n\x1a\n")
+        for d in range(1, 8):  # a chain deeper than the tests' max_depth
+            self.routes[f"/deep/{d}.html"] = (200, {"Content-Type": "text/html"},
+                                              page(f"Deep {d}", f"Level {d}.", "en", [f"/deep/{d + 1}.html"]).encode())
+        self.routes["/robots.txt"] = (200, {"Content-Type": "text/plain"}, ROBOTS.format(delay=crawl_delay).encode())
+
+    def respond(self, handler: BaseHTTPRequestHandler):
+        with self.lock:
+            self.log.append({"t": time.monotonic(), "host": handler.headers.get("Host"), "path": handler.path,
+                             "ua": handler.headers.get("User-Agent")})
+            flaky = handler.path == "/flaky.html" and self.flaky_left > 0
+            if flaky:
+                self.flaky_left -= 1
+        if flaky:
+            return 503, {"Retry-After": "0", "Content-Type": "text/plain"}, b"busy"
+        if handler.path == "/":
+            port = handler.server.server_address[1]
+            links = [u.format(port=port) for u in self.index_links]
+            return 200, {"Content-Type": "text/html; charset=utf-8"}, page("Index", "A medical site.", "en", links).encode()
+        if handler.path not in self.routes:
+            return 404, {"Content-Type": "text/html"}, b"<html><body>not found</body></html>"
+        status, headers, body = self.routes[handler.path]
+        headers = dict(headers)
+        if "gzip" in (handler.headers.get("Accept-Encoding") or "") and handler.path.startswith("/fr/"):
+            body, headers["Content-Encoding"] = gzip.compress(body, mtime=0), "gzip"
+        return status, headers, body
+
+    def requested(self, path_prefix: str = "") -> list[str]:
+        return [r["path"] for r in self.log if r["path"].startswith(path_prefix)]
+
+
+def serve(site: Site):
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_GET(self):
+            status, headers, body = site.respond(self)
+            self.send_response(status)
+            for k, v in headers.items():
+                self.send_header(k, v)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    class Server(ThreadingHTTPServer):
+        daemon_threads = True
+
+        def handle_error(self, request, client_address):
+            pass  # the crawler hanging up on an over-long page is expected
+
+    server = Server(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+# ---------------------------------------------------------------- tests
+
+import io  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import pytest  # noqa: E402
+
+from mmedc.config import CrawlConfig  # noqa: E402
+from mmedc.crawl.crawler import Crawler  # noqa: E402
+
+MAX_BYTES = 100_000
+
+
+def config(**kw) -> CrawlConfig:
+    base = dict(allow_private=True, delay=0.0, max_pages=200, max_depth=3, max_bytes=MAX_BYTES,
+                backoff=0.05, retries=2, timeout=5.0)
+    return CrawlConfig(**{**base, **kw})
+
+
+def warc_records(out: Path) -> list:
+    """(type, url, http status, WARC headers, payload) of every record, read back with warcio."""
+    from warcio.archiveiterator import ArchiveIterator
+
+    recs = []
+    for path in sorted(out.rglob("*.warc.gz")):
+        with open(path, "rb") as f:
+            for r in ArchiveIterator(f):
+                status = r.http_headers.get_statuscode() if r.rec_type == "response" else None
+                recs.append((r.rec_type, r.rec_headers.get_header("WARC-Target-URI"), status,
+                             dict(r.rec_headers.headers), r.content_stream().read()))
+    return recs
+
+
+@pytest.fixture(scope="module")
+def crawled(tmp_path_factory):
+    """One crawl of the test site (shared by the tests that read its result)."""
+    site = Site()
+    server = serve(site)
+    port = server.server_address[1]
+    out = tmp_path_factory.mktemp("crawl")
+    res = Crawler(config(), out, {"en": [f"http://127.0.0.1:{port}/"]}).run()
+    yield site, port, out, res
+    server.shutdown()
+
+
+def test_robots_scope_and_limits_hold(crawled):
+    site, port, out, res = crawled
+    paths = site.requested()
+    assert paths[0] == "/robots.txt" and paths.count("/robots.txt") == 1  # robots.txt first, once
+    assert not site.requested("/private/")  # Disallow: /private/
+    assert not [p for p in paths if "?print=" in p]  # Disallow: /*?print= (a wildcard rule)
+    assert res.skipped["robots"] >= 1
+    assert "/img/logo.png" not in paths  # not a page: never fetched
+    assert {r["host"] for r in site.log} == {f"127.0.0.1:{port}"}  # never the off-site localhost link
+    assert all(r["ua"].startswith("mmedc-crawler/") for r in site.log)
+    # max_depth = 3: /deep/1 is at depth 1 (linked from the seed), so /deep/3 is the last one fetched.
+    assert "/deep/3.html" in paths and "/deep/4.html" not in paths
+    # Retries with backoff: /flaky.html answered 503 once, then 200; only the 200 is archived.
+    assert paths.count("/flaky.html") == 2 and res.retries >= 1
+    # Every page but robots.txt and the retried one was requested exactly once.
+    pages = [p for p in paths if p not in ("/robots.txt", "/flaky.html")]
+    assert len(pages) == len(set(pages))
+    assert res.fetched == len(set(paths) - {"/robots.txt"}) and not res.errors
+
+
+def test_warc_reads_back_with_warcio(crawled):
+    site, port, out, res = crawled
+    recs = warc_records(out)
+    responses = {url: (status, h, body) for t, url, status, h, body in recs if t == "response"}
+    assert len(responses) == res.fetched
+    assert sum(t == "request" for t, *_ in recs) == res.fetched
+    assert sum(t == "metadata" for t, *_ in recs) == res.fetched
+    assert recs[0][0] == "warcinfo"
+    base = f"http://127.0.0.1:{port}"
+    # Bodies are archived as the server sent them (content_stream undoes gzip Content-Encoding).
+    status, _, body = responses[f"{base}/ru/ru-angina.html"]
+    assert status == "200" and body == site.routes["/ru/ru-angina.html"][2]
+    assert responses[f"{base}/fr/fr-grippe.html"][2] == site.routes["/fr/fr-grippe.html"][2]
+    assert responses[f"{base}/missing.html"][0] == "404" and responses[f"{base}/old-page"][0] == "301"
+    assert responses[f"{base}/flaky.html"][0] == "200"
+    # The size limit: a 300 kB page is cut at max_bytes and marked truncated.
+    _, headers, body = responses[f"{base}/big.html"]
+    assert len(body) == MAX_BYTES and headers["WARC-Truncated"] == "length"
+    assert all(h.get("WARC-IP-Address") == "127.0.0.1" for _, h, _ in responses.values())
+
+
+def test_crawl_delay_from_robots_is_respected():
+    site = Site(crawl_delay=0.2)
+    server = serve(site)
+    try:
+        out = Path(__import__("tempfile").mkdtemp())
+        Crawler(config(max_pages=5), out, {"en": [f"http://127.0.0.1:{server.server_address[1]}/"]}).run()
+    finally:
+        server.shutdown()
+    times = [r["t"] for r in site.log]
+    assert len(times) == 6  # robots.txt + 5 pages
+    assert min(b - a for a, b in zip(times, times[1:])) >= 0.19
+
+
+def test_loopback_refused_unless_allowed(tmp_path):
+    from mmedc.crawl.safety import is_public
+
+    site = Site()
+    server = serve(site)
+    try:
+        res = Crawler(config(allow_private=False), tmp_path, {"en": [f"http://127.0.0.1:{server.server_address[1]}/"]}).run()
+    finally:
+        server.shutdown()
+    assert site.log == [] and res.fetched == 0
+    assert res.robots and all(s.startswith("refused") for s in res.robots.values())
+    assert [is_public(ip) for ip in ("10.1.2.3", "192.168.0.1", "169.254.169.254", "127.0.0.1", "::1",
+                                     "::ffff:127.0.0.1", "fe80::1", "100.64.0.1", "8.8.8.8", "2606:4700::1111")] == \
+        [False] * 8 + [True, True]
+
+
+def test_resume_never_refetches(tmp_path):
+    site = Site()
+    server = serve(site)
+    seed = {"en": [f"http://127.0.0.1:{server.server_address[1]}/"]}
+    try:
+        first = Crawler(config(max_pages=6), tmp_path, seed).run()
+        n_first = len(site.log)
+        second = Crawler(config(max_pages=15), tmp_path, seed).run()
+    finally:
+        server.shutdown()
+    assert first.fetched == 6 and first.stopped.startswith("max_pages")
+    assert second.fetched == 9 and second.total_pages == 15
+    pages = [p for p in site.requested() if p not in ("/robots.txt", "/flaky.html")]
+    assert len(pages) == len(set(pages))  # nothing fetched twice across the two runs
+    assert "/" not in site.requested()[n_first:]  # the seed was not fetched again
+    files = sorted(p.name for p in tmp_path.rglob("*.warc.gz"))
+    assert files == ["crawl-00000.warc.gz", "crawl-00001.warc.gz"]
+    assert sum(t == "response" for t, *_ in warc_records(tmp_path)) == 15
+
+
+def test_crawl_cli(tmp_path):
+    from typer.testing import CliRunner
+
+    from mmedc.cli import app
+
+    site = Site()
+    server = serve(site)
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/"
+        r = CliRunner().invoke(app, ["crawl", url, "--out", str(tmp_path), "--max-pages", "3", "--delay", "0",
+                                     "--allow-private", "--quiet"])
+        refused = CliRunner().invoke(app, ["crawl", url, "--out", str(tmp_path / "x"), "--quiet"])
+    finally:
+        server.shutdown()
+    assert r.exit_code == 0, r.output
+    assert "3 in all" in r.output and len(list(tmp_path.rglob("*.warc.gz"))) == 1
+    assert refused.exit_code == 0 and "refused" in refused.output
+
+
+@pytest.mark.slow
+def test_pipeline_consumes_the_crawl(crawled, ray_local, tmp_path):
+    import polars as pl
+
+    from mmedc.config import load_recipe
+    from mmedc.engine.runner import run
+
+    _, port, out, res = crawled
+    recipe = tmp_path / "web.toml"
+    recipe.write_text(f"""
+[pipeline]
+name = "crawl-test"
+languages = ["en", "zh", "ja", "fr", "ru", "es"]
+
+[[sources]]
+name = "site"
+kind = "warc"
+paths = ["{out}"]
+""")
+    result = run(load_recipe(recipe), tmp_path / "run", progress=False)
+    audit = pl.read_parquet(tmp_path / "run" / "audit" / "ingest" / "*.parquet")
+    assert audit.height == res.fetched  # one ingest row per archived response
+    kept = audit.filter(decision="kept")["id"].to_list()
+    assert f"site:http://127.0.0.1:{port}/ru/ru-angina.html" in kept
+    dropped = dict(audit.filter(decision="dropped").select("id", "reason").iter_rows())
+    assert dropped[f"site:http://127.0.0.1:{port}/missing.html"] == "http_status: 404"
+    langs = set(result.manifest["totals"]["by_lang"])
+    assert {"en", "zh", "ja", "fr", "ru", "es"} <= langs  # every encoding decoded into a medical document
