@@ -75,6 +75,7 @@ def sample_build(
 STAGE_CLIS = [
     "mmedc.extract.cli",
     "mmedc.crawl.cli",
+    "mmedc.dedup.cli",
 ]
 
 

@@ -1,118 +1,105 @@
-"""MinHash signatures (datasketch) per shard, then LSH bands and union-find over all shards.
+"""MinHash signatures and LSH band keys, vectorised with numpy.
 
-Foundation version: signatures are computed per shard in parallel on Ray; clustering runs as one
-Ray task over the band keys and signatures (small per document: 4 bytes x num_perm).
+One matrix product per batch instead of one Python object per document: each shingle hash x gets
+num_perm universal hashes h_i(x) = (a_i * x + b_i) mod 2^64 >> 32 (multiply-shift, a_i odd), and a
+document's signature is the column-wise minimum over its shingles (np.minimum.reduceat).
 """
 from __future__ import annotations
 
-import hashlib
-from collections import defaultdict
+import math
 
 import numpy as np
 import pyarrow as pa
 
 from mmedc.config import DedupConfig
-from mmedc.dedup.normalize import exact_hash, shingles
+from mmedc.dedup.normalize import exact_hash, looks_cjk, mix64, normalize, shingle_hashes
 
-SIG_SCHEMA = pa.schema([("id", pa.string()), ("chars", pa.int64()), ("exact", pa.string()),
-                        ("sig", pa.list_(pa.uint32()))])
+SIG_SCHEMA = pa.schema([("id", pa.string()), ("chars", pa.int64()), ("exact", pa.uint64()),
+                        ("sig", pa.list_(pa.uint32())), ("shingles", pa.list_(pa.uint64()))])
+_BATCH_SHINGLES = 1 << 15  # shingles hashed per matrix: 32k x 128 perms x 8 bytes = 32 MB
 
 
 def bands_rows(cfg: DedupConfig) -> tuple[int, int]:
-    """Bands and rows from the recipe, or the datasketch optimum for the Jaccard threshold."""
+    """Bands and rows from the recipe, or chosen from the threshold.
+
+    Candidates are verified by exact Jaccard, so a false positive costs only a comparison while a
+    false negative is lost: take the most rows per band (fewest chance candidates) such that a pair
+    exactly at the threshold still becomes a candidate with probability >= 0.98.
+    """
     if cfg.bands and cfg.rows:
         if cfg.bands * cfg.rows > cfg.num_perm:
             raise ValueError(f"bands x rows = {cfg.bands * cfg.rows} > num_perm = {cfg.num_perm}")
         return cfg.bands, cfg.rows
-    from datasketch.lsh import _optimal_param
-
-    return _optimal_param(cfg.threshold, cfg.num_perm, 0.5, 0.5)
-
-
-def signatures(docs: list[dict], cfg: DedupConfig, cjk_langs: set[str]) -> pa.Table:
-    from datasketch import MinHash
-
-    sh = [shingles(d["text"], cfg.cjk_ngram if d.get("lang") in cjk_langs else cfg.ngram,
-                   d.get("lang") in cjk_langs) for d in docs]
-    mh = MinHash.bulk(sh, num_perm=cfg.num_perm, seed=cfg.seed) if docs else []
-    return pa.Table.from_pydict(
-        {"id": [d["id"] for d in docs], "chars": [len(d["text"]) for d in docs],
-         "exact": [exact_hash(d["text"]) for d in docs],
-         "sig": [m.hashvalues.astype(np.uint32) for m in mh]}, schema=SIG_SCHEMA)
+    best = (cfg.num_perm, 1)
+    for r in range(1, cfg.num_perm + 1):
+        b = cfg.num_perm // r
+        if 1 - (1 - cfg.threshold ** r) ** b >= 0.98:
+            best = (b, r)
+    return best
 
 
-class _UnionFind:
-    def __init__(self, n: int):
-        self.parent = list(range(n))
-
-    def find(self, i: int) -> int:
-        while self.parent[i] != i:
-            self.parent[i] = self.parent[self.parent[i]]
-            i = self.parent[i]
-        return i
-
-    def union(self, a: int, b: int):
-        ra, rb = self.find(a), self.find(b)
-        if ra != rb:
-            self.parent[max(ra, rb)] = min(ra, rb)
+def candidate_probability(j: float, b: int, r: int) -> float:
+    return 1 - (1 - j ** r) ** b
 
 
-def find_duplicates(table: pa.Table, cfg: DedupConfig) -> pa.Table:
-    """Clusters of exact and near duplicates; one row per document that is not its cluster's survivor.
+class MinHasher:
+    def __init__(self, num_perm: int, seed: int):
+        rng = np.random.Generator(np.random.PCG64(seed))
+        self.a = rng.integers(0, 2 ** 63, num_perm, dtype=np.uint64) * np.uint64(2) + np.uint64(1)
+        self.b = rng.integers(0, 2 ** 63, num_perm, dtype=np.uint64)
+        self.num_perm = num_perm
 
-    Survivor rule (deterministic): the longest text, ties broken by the smallest id.
-    Near-duplicate candidates from LSH are verified by their estimated Jaccard (share of equal
-    MinHash values) before they are merged.
+    def signatures(self, shingle_sets: list[np.ndarray]) -> np.ndarray:
+        """(n_docs, num_perm) uint32; every set must be non-empty."""
+        out = np.empty((len(shingle_sets), self.num_perm), dtype=np.uint32)
+        i = 0
+        while i < len(shingle_sets):
+            j, total = i, 0
+            while j < len(shingle_sets) and (j == i or total + len(shingle_sets[j]) <= _BATCH_SHINGLES):
+                total += len(shingle_sets[j])
+                j += 1
+            flat = np.concatenate(shingle_sets[i:j])
+            starts = np.cumsum([0] + [len(s) for s in shingle_sets[i:j - 1]])
+            vals = ((flat[:, None] * self.a[None, :] + self.b[None, :]) >> np.uint64(32)).astype(np.uint32)
+            out[i:j] = np.minimum.reduceat(vals, starts, axis=0)
+            i = j
+        return out
+
+
+def signature_table(docs: list[dict], cfg: DedupConfig, cjk_langs: set[str] | None) -> pa.Table:
+    """id, chars, exact hash, MinHash signature and shingle hashes for each document.
+
+    CJK shingling (character n-grams) for documents whose `lang` is a CJK pack; when cjk_langs is
+    None (records without a language) it is decided from the script; a `_cjk` key decides first.
     """
-    ids = table.column("id").to_pylist()
-    n = len(ids)
-    out = {"id": [], "cluster": [], "kind": [], "similarity": []}
-    if n == 0:
-        return pa.Table.from_pydict(out, schema=DUP_SCHEMA)
-    chars = table.column("chars").to_numpy()
-    uf = _UnionFind(n)
-    exact = table.column("exact").to_pylist()
-    sig = np.asarray(table.column("sig").combine_chunks().flatten().to_numpy()).reshape(n, -1)
-    if cfg.exact:
-        first = {}
-        for i, h in enumerate(exact):
-            if h in first:
-                uf.union(first[h], i)
-            else:
-                first[h] = i
-    if cfg.near and n > 1:
-        b, r = bands_rows(cfg)
-        for band in range(b):
-            buckets = defaultdict(list)
-            block = np.ascontiguousarray(sig[:, band * r:(band + 1) * r])
-            for i in range(n):
-                buckets[hashlib.blake2b(block[i].tobytes(), digest_size=8).digest()].append(i)
-            for members in buckets.values():
-                if len(members) < 2:
-                    continue
-                head = members[0]
-                for j in members[1:]:
-                    if uf.find(j) == uf.find(head):
-                        continue
-                    if float(np.mean(sig[head] == sig[j])) >= cfg.threshold:
-                        uf.union(head, j)
-    groups = defaultdict(list)
-    for i in range(n):
-        groups[uf.find(i)].append(i)
-    for members in groups.values():
-        if len(members) < 2:
-            continue
-        keep = min(members, key=lambda i: (-int(chars[i]), ids[i]))
-        for i in sorted(members, key=lambda i: ids[i]):
-            if i == keep:
-                continue
-            out["id"].append(ids[i])
-            out["cluster"].append(ids[keep])
-            same = exact[i] == exact[keep]
-            out["kind"].append("exact" if same else "near")
-            out["similarity"].append(1.0 if same else float(np.mean(sig[i] == sig[keep])))
-    return pa.Table.from_pydict(out, schema=DUP_SCHEMA)
+    norms = [normalize(d["text"] or "") for d in docs]
+    sh = []
+    for d, norm in zip(docs, norms):
+        cjk = d["_cjk"] if "_cjk" in d else looks_cjk(norm) if cjk_langs is None else d.get("lang") in cjk_langs
+        sh.append(shingle_hashes(norm, cfg.cjk_ngram if cjk else cfg.ngram, cjk))
+    sig = MinHasher(cfg.num_perm, cfg.seed).signatures(sh) if docs else np.zeros((0, cfg.num_perm), np.uint32)
+    return pa.table({
+        "id": pa.array([str(d["id"]) for d in docs], pa.string()),
+        "chars": pa.array([len(d["text"] or "") for d in docs], pa.int64()),
+        "exact": pa.array([exact_hash(n) for n in norms], pa.uint64()),
+        "sig": pa.FixedSizeListArray.from_arrays(pa.array(sig.ravel(), pa.uint32()), cfg.num_perm).cast(pa.list_(pa.uint32())),
+        "shingles": pa.ListArray.from_arrays(pa.array(np.cumsum([0] + [len(s) for s in sh]), pa.int32()),
+                                             pa.array(np.concatenate(sh) if sh else np.zeros(0, np.uint64), pa.uint64())),
+    }, schema=SIG_SCHEMA)
 
 
-DUP_SCHEMA = pa.schema([("id", pa.string()), ("cluster", pa.string()), ("kind", pa.string()),
-                        ("similarity", pa.float32())])
+def band_keys(sig: np.ndarray, bands: int, rows: int) -> np.ndarray:
+    """(n_docs, bands) uint64 key per band: a hash of the band's `rows` signature values and its index."""
+    n = sig.shape[0]
+    keys = np.empty((n, bands), dtype=np.uint64)
+    mult = np.array([(0x9E3779B97F4A7C15 * (2 * k + 1)) % 2 ** 64 for k in range(rows)], dtype=np.uint64)
+    for band in range(bands):
+        block = sig[:, band * rows:(band + 1) * rows].astype(np.uint64)
+        acc = (block * mult[None, :]).sum(axis=1, dtype=np.uint64) + np.uint64(band + 1)
+        keys[:, band] = mix64(mix64(acc))
+    return keys
+
+
+def auto_partitions(n_docs: int, bands: int) -> int:
+    """Partitions for the band shuffle: about 4M band rows each (~100 MB of keys per worker)."""
+    return max(2, min(256, math.ceil(n_docs * (bands + 1) / 4_000_000)))

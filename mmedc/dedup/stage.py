@@ -1,15 +1,15 @@
-"""Dedup as pipeline stages: signatures inside each shard's filter task, clustering as Ray task(s)
-over all shards, and per-shard decisions that the finalize task applies.
+"""Dedup as pipeline stages: signatures inside each shard's filter task, the distributed clustering
+(mmedc.dedup.cluster) after all of them, and per-shard decisions that the finalize task applies.
 
-Files: work/minhash/<shard>.parquet (signatures), work/dedup/<shard>.parquet (this shard's
-duplicates: id, cluster, kind, similarity).
+Files: work/minhash/<shard>.parquet (signatures + shingles), work/dedup/<shard>.parquet (this
+shard's duplicates: id, cluster, kind, similarity), work/dedup/stages/ (the shuffle files), and the
+index of kept documents: [dedup] index, or work/dedup/index when unset.
 """
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
-import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from mmedc.config import Recipe
@@ -17,41 +17,49 @@ from mmedc.engine.files import atomic_write_parquet
 
 
 def _dir(out: Path, *parts: str) -> Path:
-    return out / "work" / Path(*parts)
+    return Path(out) / "work" / Path(*parts)
+
+
+def index_dir(recipe: Recipe, out: Path) -> Path:
+    idx = recipe.dedup.index
+    if not idx:
+        return _dir(out, "dedup", "index")
+    return Path(idx) if Path(idx).is_absolute() else recipe.base_dir / idx
 
 
 def write_signatures(recipe: Recipe, docs: list[dict], out: Path, shard: str):
     from mmedc.classify.packs import load_pack
-    from mmedc.dedup.minhash import signatures
+    from mmedc.dedup.minhash import signature_table
 
     cjk = {c for c in recipe.languages if load_pack(c).cjk}
-    atomic_write_parquet(signatures(docs, recipe.dedup, cjk), _dir(out, "minhash", f"{shard}.parquet"))
+    atomic_write_parquet(signature_table(docs, recipe.dedup, cjk), _dir(out, "minhash", f"{shard}.parquet"))
 
 
-def cluster_all(recipe: Recipe, shards: list[str], out: Path, *_deps) -> int:
-    """One task over all shards' signatures (4 bytes x num_perm per document); returns the duplicate count."""
-    from mmedc.dedup.minhash import SIG_SCHEMA, find_duplicates
+def plan_for(recipe: Recipe, shards: list[str], out: Path):
+    from mmedc.dedup.index import make_plan
 
-    tables = []
-    for s in shards:
-        t = pq.read_table(_dir(out, "minhash", f"{s}.parquet"))
-        tables.append(t.append_column("shard", pa.array([s] * t.num_rows, pa.string())))
-    table = pa.concat_tables(tables) if tables else SIG_SCHEMA.empty_table().append_column("shard", pa.array([], pa.string()))
-    dups = find_duplicates(table.drop_columns(["shard"]), recipe.dedup)
-    shard_of = dict(zip(table.column("id").to_pylist(), table.column("shard").to_pylist()))
-    dup_shard = pa.array([shard_of[i] for i in dups.column("id").to_pylist()], pa.string())
-    for s in shards:
-        atomic_write_parquet(dups.filter(pc.equal(dup_shard, s)) if dups.num_rows else dups,
-                             _dir(out, "dedup", f"{s}.parquet"))
-    return dups.num_rows
+    out = Path(out)
+    n_docs = sum(pq.read_metadata(_dir(out, "minhash", f"{s}.parquet")).num_rows
+                 for s in shards if _dir(out, "minhash", f"{s}.parquet").exists())
+    # One batch per output folder and recipe: a rerun replaces it instead of matching itself.
+    batch = "run-" + hashlib.sha1(f"{out.resolve()}|{recipe.fingerprint()}".encode()).hexdigest()[:12]
+    new = [(s, str(_dir(out, "minhash", f"{s}.parquet")), str(_dir(out, "dedup", f"{s}.parquet"))) for s in shards]
+    return make_plan(recipe.dedup, _dir(out, "dedup", "stages"), new, n_docs, index_dir(recipe, out), batch)
+
+
+def _run(recipe: Recipe, shards: list[str], out: Path, *_deps) -> dict:
+    from mmedc.dedup.cluster import run_plan
+
+    return run_plan(plan_for(recipe, shards, out))
 
 
 def submit(recipe: Recipe, shards: list[str], out: Path, deps: list):
-    """Submit the clustering to Ray after `deps` (the filter tasks); returns the object ref to wait on."""
+    """Plans after the filter tasks (it needs their signature files) and runs the stages as Ray tasks;
+    returns one ref that completes when work/dedup/<shard>.parquet exists for every shard."""
     import ray
 
-    task = ray.remote(cluster_all).options(name="dedup", num_cpus=1, max_retries=3)
-    return task.remote(recipe, shards, out, *deps) if deps else task.remote(recipe, shards, out)
+    task = ray.remote(_run).options(name="dedup", num_cpus=0, max_retries=1)
+    return task.remote(recipe, shards, out, *deps)
 
 
 def duplicates_of(out: Path, shard: str) -> dict[str, dict]:

@@ -1,0 +1,50 @@
+"""`mmedc dedup`: exact + MinHash near-dedup of a JSONL file on Ray, optionally against an index."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+
+def register(app: typer.Typer):
+    @app.command("dedup")
+    def dedup(
+        inp: Path = typer.Argument(..., exists=True, dir_okay=False, help="JSONL (or .jsonl.gz) with `text`, optional `id` and `lang`."),
+        out: Path = typer.Option(..., "--out", "-o", help="Output JSONL: every record with `duplicate` (bool) and `cluster` (id of its cluster's kept document; its own id when unique)."),
+        threshold: Optional[float] = typer.Option(None, "--threshold", "-t", min=0.0, max=1.0, help="Jaccard threshold on shingles (default 0.6)."),
+        index: Optional[Path] = typer.Option(None, "--index", help="Dedup against this index (from earlier runs) and add this file's kept documents to it; created when missing."),
+        num_perm: Optional[int] = typer.Option(None, "--num-perm", min=8, help="MinHash permutations (default 128)."),
+        shard_size: int = typer.Option(20000, "--shard-size", min=1, help="Records per signature task."),
+        workers: Optional[int] = typer.Option(None, "--workers", "-w", min=1, help="CPUs for embedded Ray (default: all cores)."),
+        ray_address: Optional[str] = typer.Option(None, "--ray-address", help="Join an existing Ray cluster instead."),
+        quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+    ):
+        """Mark exact and near-duplicate records (word / CJK character 2-gram Jaccard ≥ threshold).
+
+        The kept document of a cluster is the one already in the index, else the longest text, ties
+        by the smallest id. Lines that are not JSON objects or have no `text` get an `error` field.
+        """
+        import dataclasses
+
+        import ray
+
+        from mmedc.config import DedupConfig
+        from mmedc.dedup.index import DedupIndexError
+        from mmedc.dedup.jsonl import dedup_jsonl
+        from mmedc.engine.ray_runtime import init_ray
+
+        cfg = DedupConfig()
+        cfg = dataclasses.replace(cfg, **{k: v for k, v in (("threshold", threshold), ("num_perm", num_perm)) if v is not None})
+        started = init_ray(ray_address, workers)
+        try:
+            s = dedup_jsonl(inp, out, cfg, index, shard_size, progress=not quiet)
+        except (DedupIndexError, ValueError, OSError) as e:
+            typer.secho(f"error: {e}", fg=typer.colors.RED, err=True)
+            raise typer.Exit(1)
+        finally:
+            if started:
+                ray.shutdown()
+        typer.echo(f"{s['documents']} documents: {s['duplicates']} duplicates, {s['kept']} kept, "
+                   f"{s['errors']} unreadable line(s); {s['candidates']} candidate pairs, {s['edges']} verified "
+                   f"→ {out}" + (f"; index {index} extended" if index else ""))
