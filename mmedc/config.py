@@ -39,7 +39,7 @@ class LangIdConfig:
 
 @dataclass
 class MedicalConfig:
-    classifier: str = "mmedc"
+    classifier: str = "terms"  # "terms" (weighted terms, default) or "mmedc" (the paper's rule)
 
 
 @dataclass

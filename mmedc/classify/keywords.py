@@ -2,7 +2,8 @@
 
 The rule (MMedC paper): a "long" keyword (> 10 characters, or > 5 characters and several words)
 matches as a substring; a short one only as a whole token. In CJK packs every keyword matches as a
-substring (there are no spaces to make tokens from). One Aho-Corasick pass over the lower-cased text
+substring (every CJK character is a token: see words.py). A short keyword of several words ("x ray")
+matches a run of whole tokens. One Aho-Corasick pass over the lower-cased text
 finds every long keyword at once, and one pass over the tokens finds the short ones, so the cost does
 not grow with the number of keywords (no `str.count` per keyword per document).
 """
@@ -12,8 +13,7 @@ from dataclasses import dataclass
 
 import ahocorasick
 
-# Punctuation stripped from the ends of whitespace tokens, so "fever," matches "fever".
-_STRIP = "\"'“”‘’«»()[]{}<>.,;:!?¿¡…—–-/\\|*#"
+from mmedc.classify.words import STRIP as _STRIP
 
 
 def is_long(keyword: str) -> bool:
@@ -31,14 +31,13 @@ class KeywordMatcher:
     def __init__(self, keywords, cjk: bool = False):
         kws = list(dict.fromkeys(k.lower() for k in keywords if k.strip()))
         self.keywords = kws
-        self.substring = [k for k in kws if cjk or is_long(k) or " " in k]
-        self.tokens = {k for k in kws if k not in set(self.substring)}
-        self._ac = None
-        if self.substring:
-            self._ac = ahocorasick.Automaton()
-            for i, k in enumerate(self.substring):
-                self._ac.add_word(k, i)
-            self._ac.make_automaton()
+        self.substring = [k for k in kws if cjk or is_long(k)]
+        short = [k for k in kws if k not in set(self.substring)]
+        self.tokens = {k for k in short if len(k.split()) == 1}
+        # Short keywords of several words: matched as " kw " in the space-joined token string.
+        self.token_runs = [" ".join(k.split()) for k in short if len(k.split()) > 1]
+        self._ac = _automaton(self.substring)
+        self._runs_ac = _automaton([f" {k} " for k in self.token_runs])
 
     def match(self, text: str) -> Match:
         low = text.lower()
@@ -51,12 +50,25 @@ class KeywordMatcher:
                 if start > last_end.get(i, -1):
                     last_end[i] = end
                     counts[self.substring[i]] = counts.get(self.substring[i], 0) + 1
-        if self.tokens:
-            for tok in low.split():
-                tok = tok.strip(_STRIP)
+        if self.tokens or self._runs_ac is not None:
+            toks = [tok.strip(_STRIP) for tok in low.split()]
+            for tok in toks:
                 if tok in self.tokens:
                     counts[tok] = counts.get(tok, 0) + 1
+            if self._runs_ac is not None:
+                for _, i in self._runs_ac.iter(" " + " ".join(toks) + " "):
+                    counts[self.token_runs[i]] = counts.get(self.token_runs[i], 0) + 1
         hit_chars = sum(n * len(k) for k, n in counts.items())
         return Match(len(counts), hit_chars / max(len(text), 1), counts)
 
 
+
+
+def _automaton(words: list[str]):
+    if not words:
+        return None
+    ac = ahocorasick.Automaton()
+    for i, k in enumerate(words):
+        ac.add_word(k, i)
+    ac.make_automaton()
+    return ac

