@@ -9,6 +9,7 @@ a document but is not used (non-HTML, HTTP errors, revisits, undecodable payload
 from __future__ import annotations
 
 import gzip
+import zlib
 from pathlib import Path
 from typing import Iterator
 
@@ -78,6 +79,33 @@ def record_to_doc(rid: str, rec) -> Record:
     return extract_html(rid, raw, url=url, content_type=ctype, **extra)
 
 
+def _missing_bytes(rec) -> int:
+    """Bytes of the record's declared length that the file does not hold (0 for a whole record)."""
+    stream = rec.raw_stream
+    while stream.read(1 << 16):
+        pass
+    return max(getattr(stream, "limit", 0), 0)
+
+
+def _gzip_damage(path: Path) -> str | None:
+    """Why a .gz file does not end cleanly (cut inside a gzip member, or corrupt data), else None.
+    warcio ends its iteration quietly on both; decompressing again costs ~1% of extracting the pages."""
+    if not path.name.endswith(".gz"):
+        return None
+    d, fed = zlib.decompressobj(wbits=31), False
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            while chunk:
+                try:
+                    d.decompress(chunk)
+                except zlib.error as e:
+                    return f"corrupt gzip data ({e})"
+                fed, chunk = True, b""
+                if d.eof:  # next member starts in the unused data
+                    chunk, d, fed = d.unused_data, zlib.decompressobj(wbits=31), False
+    return "the file ends inside a gzip member (cut short)" if fed and not d.eof else None
+
+
 def _records(f, skip: int):
     """(record number, record) for every record after the first `skip` ones."""
     from warcio.archiveiterator import ArchiveIterator
@@ -98,14 +126,26 @@ def read_warc(src: SourceConfig, path: Path) -> Iterator[Record]:
         try:
             with (gzip.open(path, "rb") if whole_gzip else open(path, "rb")) as f:
                 for n, rec in _records(f, n):
-                    if rec.rec_type not in DOC_RECORDS:
-                        continue  # request / metadata / warcinfo / conversion records carry no documents
-                    url = rec.rec_headers.get_header("WARC-Target-URI")
-                    # The URL names the document (stable across re-crawls); repeats get the record number.
-                    rid = f"{src.name}:{url}" if url else f"{base}#{n}"
-                    rid = f"{rid}#{n}" if rid in seen else rid
-                    seen.add(rid)
-                    yield record_to_doc(rid, rec)
+                    doc = None
+                    if rec.rec_type in DOC_RECORDS:  # request / metadata / warcinfo records carry no documents
+                        url = rec.rec_headers.get_header("WARC-Target-URI")
+                        # The URL names the document (stable across re-crawls); repeats get the record number.
+                        rid = f"{src.name}:{url}" if url else f"{base}#{n}"
+                        rid = f"{rid}#{n}" if rid in seen else rid
+                        seen.add(rid)
+                        doc = record_to_doc(rid, rec)
+                    missing = _missing_bytes(rec)
+                    if missing:  # warcio stops quietly at a cut archive: say so
+                        cut = f"archive ends {missing} bytes before the end of record {n} ({rec.rec_type})"
+                        if doc is not None and doc.decision == "kept":
+                            doc.meta["truncated"] = cut  # the text up to the cut is still a page
+                        else:
+                            doc = with_url(Record.failed(doc.id if doc else f"{base}#{n}", f"truncated_record: {cut}"),
+                                           doc.url if doc else None)
+                    if doc is not None:
+                        yield doc
+            if damage := _gzip_damage(path):  # the records after the cut are lost: one failed row says so
+                yield Record.failed(f"{base}#after-{n}", f"truncated_archive: after record {n}: {damage}")
             return
         except ArchiveLoadFailed as e:
             if "non-chunked gzip" in str(e) and not whole_gzip:
@@ -114,5 +154,7 @@ def read_warc(src: SourceConfig, path: Path) -> Iterator[Record]:
             err = e
         except Exception as e:  # noqa: BLE001 - a malformed archive stops this file, recorded, never the run
             err = e
-        yield Record.failed(f"{base}#after-{n}", f"malformed_archive: after record {n}: {short_error(err)}")
+        damage = _gzip_damage(path)  # a cut file makes warcio fail in odd ways: name the real cause
+        why = f"truncated_archive: after record {n}: {damage}" if damage else f"malformed_archive: after record {n}"
+        yield Record.failed(f"{base}#after-{n}", f"{why}: {short_error(err)}")
         return
