@@ -77,6 +77,7 @@ STAGE_CLIS = [
     "mmedc.extract.cli",
     "mmedc.crawl.cli",
     "mmedc.dedup.cli",
+    "mmedc.clean.cli",
 ]
 
 

@@ -114,6 +114,22 @@ class CrawlConfig:  # `mmedc crawl RECIPE` (mmedc.crawl, docs/web.md); not part 
 
 
 @dataclass
+class QualityConfig:  # mmedc.clean: thresholds live in the packs' [quality] tables
+    enabled: bool = True
+
+
+@dataclass
+class PiiConfig:  # mmedc.clean: patterns live in the packs' [pii] tables
+    enabled: bool = True
+
+
+@dataclass
+class DecontamConfig:  # mmedc.clean: index folder from `mmedc decontam index`; empty = no check
+    index: str = ""
+    min_coverage: float = 0.5  # share of a benchmark item's n-grams a document must contain
+
+
+@dataclass
 class Recipe:
     name: str
     languages: list[str]
@@ -125,6 +141,9 @@ class Recipe:
     tokenize: TokenizeConfig = field(default_factory=TokenizeConfig)
     ocr: OcrConfig = field(default_factory=OcrConfig)
     shards: ShardsConfig = field(default_factory=ShardsConfig)
+    quality: QualityConfig = field(default_factory=QualityConfig)
+    pii: PiiConfig = field(default_factory=PiiConfig)
+    decontam: DecontamConfig = field(default_factory=DecontamConfig)
     crawl: CrawlConfig = field(default_factory=CrawlConfig)
 
     def source_files(self, src: SourceConfig) -> list[Path]:
@@ -177,6 +196,7 @@ def load_recipe(path: str | Path) -> Recipe:
     except tomllib.TOMLDecodeError as e:
         raise RecipeError(f"{path}: invalid TOML: {e}") from None
     known = {"pipeline", "sources", "langid", "medical", "dedup", "tokenize", "ocr", "shards"}
+    known |= {"quality", "pii", "decontam"}
     known |= {"crawl"}
     if set(data) - known:
         raise RecipeError(f"{path}: unknown section(s) {sorted(set(data) - known)}; known: {sorted(known)}")
@@ -205,8 +225,13 @@ def load_recipe(path: str | Path) -> Recipe:
         tokenize=_build(TokenizeConfig, data.get("tokenize", {}), "tokenize"),
         ocr=_build(OcrConfig, data.get("ocr", {}), "ocr"),
         shards=_build(ShardsConfig, data.get("shards", {}), "shards"),
+        quality=_build(QualityConfig, data.get("quality", {}), "quality"),
+        pii=_build(PiiConfig, data.get("pii", {}), "pii"),
+        decontam=_build(DecontamConfig, data.get("decontam", {}), "decontam"),
         crawl=_build(CrawlConfig, data.get("crawl", {}), "crawl"),
     )
+    if recipe.decontam.index and not (recipe.base_dir / recipe.decontam.index / "meta.json").exists():
+        raise RecipeError(f"[decontam] index {recipe.decontam.index!r}: no index there (build it with `mmedc decontam index`)")
     if not recipe.languages:
         raise RecipeError(f"{path}: [pipeline] languages is empty")
     return recipe

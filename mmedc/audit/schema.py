@@ -28,6 +28,7 @@ AUDIT_SCHEMA = pa.schema(
         ("cluster", pa.string()),  # dedup: id of the document kept for this cluster
         ("similarity", pa.float32()),
         ("n_tokens", pa.int32()),
+        ("pii", pa.int32()),  # pii: replacements made in the document
         ("detail", pa.string()),  # JSON object with step-specific extras
     ]
 )

@@ -8,8 +8,10 @@ from mmedc.engine.step import Step
 
 def filter_steps(recipe: Recipe) -> list[Step]:
     from mmedc.classify.steps import LangIdStep, MedicalStep
+    from mmedc.clean.steps import DecontamStep, PiiStep, QualityStep
 
-    return [LangIdStep(recipe), MedicalStep(recipe)]
+    # Cleaning after the medical filter: it runs on far fewer documents there.
+    return [LangIdStep(recipe), MedicalStep(recipe), QualityStep(recipe), PiiStep(recipe), DecontamStep(recipe)]
 
 
 def filter_step_names(recipe: Recipe) -> list[str]:

@@ -1,0 +1,1 @@
+"""Cleaning: quality heuristics per script, PII scrubbing, benchmark decontamination."""

@@ -1,0 +1,85 @@
+"""Cleaning of loose JSONL records (`mmedc clean`): the three pipeline steps, annotating instead of dropping."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from mmedc.classify.packs import PackError, available_packs, load_pack
+from mmedc.clean import pii, quality
+from mmedc.clean.decontam import DecontamIndex
+from mmedc.clean.steps import decontam_outcome, pii_rules, quality_outcome
+
+BATCH = 256  # records identified together by fastText
+
+
+class Cleaner:
+    def __init__(self, index: Path | None = None, lang: str | None = None, min_coverage: float = 0.5):
+        self.index = DecontamIndex(index) if index else None
+        self.min_coverage = min_coverage
+        if lang:
+            load_pack(lang)  # an unknown --lang is an error up front
+        self.lang = lang
+        self._labels = None
+
+    def _identify(self, texts: list[str]) -> list[str]:
+        from mmedc.classify.langid import identify
+
+        if self._labels is None:
+            self._labels = {lab: code for code in available_packs() for lab in load_pack(code).lid_labels}
+        return [self._labels.get(label, label) for label, _ in identify(texts, "")]
+
+    def clean_record(self, rec: dict) -> dict:
+        text, lang = rec["text"], rec["lang"]
+        try:
+            q = quality_outcome(text, lang)
+            failed = q.scores.get("quality_failed", [])
+            rec["text"], counts = pii.scrub(text, pii_rules(lang))
+        except PackError:  # no pack for this language: generic rules (no stop words, phones or ids)
+            _, rules = quality.assess(text, quality.QualityRules(), False)
+            failed = [f[0] for f in rules]
+            rec["text"], counts = pii.scrub(text, pii.PiiRules())
+        rec["quality"] = failed[0] if failed else "kept"
+        rec["quality_failed"] = failed
+        rec["pii"] = sum(counts.values())
+        d = decontam_outcome(self.index, rec["text"], self.min_coverage)
+        rec["contaminated"] = d.decision != "kept"
+        rec["matched"] = d.scores.get("decontam_item") if rec["contaminated"] else None
+        return rec
+
+    def clean_lines(self, lines):
+        """Yield one output record per non-empty input line, in order."""
+        batch: list[dict] = []
+        for n, line in enumerate(lines, 1):
+            if not line.strip():
+                continue
+            try:
+                rec = json.loads(line)
+                if not isinstance(rec, dict):
+                    raise ValueError("not a JSON object")
+            except ValueError as e:
+                batch.append({"line": n, "error": f"invalid_json: {e}"[:300]})
+                continue
+            if not isinstance(rec.get("text"), str):
+                rec["error"] = "no text field"
+            batch.append(rec)
+            if len(batch) >= BATCH:
+                yield from self._flush(batch)
+                batch = []
+        yield from self._flush(batch)
+
+    def _flush(self, batch: list[dict]):
+        todo = [r for r in batch if "error" not in r and not r.get("lang") and not self.lang]
+        if todo:
+            for r, code in zip(todo, self._identify([r["text"] for r in todo])):
+                r["lang"] = code
+        for r in batch:
+            if "error" in r:
+                yield r
+                continue
+            r.setdefault("lang", None)
+            r["lang"] = r["lang"] or self.lang
+            try:
+                yield self.clean_record(r)
+            except Exception as e:  # noqa: BLE001 - one bad record is reported, the file goes on
+                r["error"] = f"{type(e).__name__}: {e}"[:300]
+                yield r

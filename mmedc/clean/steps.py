@@ -1,0 +1,99 @@
+"""The cleaning steps of the filter chain (after langid and medical): quality → pii → decontam.
+
+Each is a `mmedc.engine.step.Step`: one audit row per document with its scores (kept documents too).
+Rules come from the document's language pack, read once per language.
+"""
+from __future__ import annotations
+
+import functools
+
+from mmedc.classify.packs import load_pack
+from mmedc.clean import decontam as dc
+from mmedc.clean import pii, quality
+from mmedc.config import Recipe
+from mmedc.engine.step import DROPPED, KEPT, Outcome, Step
+
+
+@functools.lru_cache(maxsize=None)
+def quality_rules(lang: str) -> tuple[quality.QualityRules, bool]:
+    pack = load_pack(lang)
+    return quality.rules_for_pack(pack), pack.cjk
+
+
+@functools.lru_cache(maxsize=None)
+def pii_rules(lang: str) -> pii.PiiRules:
+    return pii.rules_for_pack(load_pack(lang))
+
+
+@functools.lru_cache(maxsize=4)
+def load_index(path: str) -> dc.DecontamIndex:
+    return dc.DecontamIndex(path)
+
+
+def quality_outcome(text: str, lang: str) -> Outcome:
+    rules, cjk = quality_rules(lang)
+    s, failed = quality.assess(text, rules, cjk)
+    scores = {"lang": lang, **s}
+    if not failed:
+        return Outcome(KEPT, None, scores)
+    rule, v, op, thr = failed[0]
+    scores["quality_failed"] = [f[0] for f in failed]
+    more = f" (+{len(failed) - 1} more)" if len(failed) > 1 else ""
+    return Outcome(DROPPED, f"quality_{rule}: {v} {op} {thr}{more}", scores)
+
+
+def scrub_doc(doc: dict) -> Outcome:
+    """Replaces PII in doc["text"] in place; counts go to the audit (`pii` and `pii_<kind>`)."""
+    text, counts = pii.scrub(doc["text"], pii_rules(doc["lang"]))
+    doc["text"] = text
+    return Outcome(KEPT, None, {"lang": doc["lang"], "pii": sum(counts.values()),
+                                **{f"pii_{k}": v for k, v in counts.items()}})
+
+
+def decontam_outcome(index: dc.DecontamIndex | None, text: str, min_coverage: float) -> Outcome:
+    m = index.check(text) if index is not None else None
+    if m is None:
+        return Outcome(KEPT, None, {"decontam_coverage": 0.0} if index is not None else {})
+    scores = {"decontam_item": m.item, "decontam_field": m.field, "decontam_coverage": m.coverage,
+              "decontam_ngrams": m.ngrams}
+    if m.coverage >= min_coverage:
+        return Outcome(DROPPED, f"contaminated: {m.item} {m.field} (coverage {m.coverage:.2f})", scores)
+    return Outcome(KEPT, None, scores)
+
+
+class QualityStep(Step):
+    name = "quality"
+
+    def __init__(self, recipe: Recipe):
+        self.enabled = recipe.quality.enabled
+
+    def process(self, docs):
+        if not self.enabled:
+            return [Outcome(KEPT, None, {"quality": "disabled"}) for _ in docs]
+        return [quality_outcome(d["text"], d["lang"]) for d in docs]
+
+
+class PiiStep(Step):
+    name = "pii"
+
+    def __init__(self, recipe: Recipe):
+        self.enabled = recipe.pii.enabled
+
+    def process(self, docs):
+        if not self.enabled:
+            return [Outcome(KEPT, None, {"pii_scrub": "disabled"}) for _ in docs]
+        return [scrub_doc(d) for d in docs]
+
+
+class DecontamStep(Step):
+    """Without an index in the recipe every document is kept (the audit rows show the step ran)."""
+
+    name = "decontam"
+
+    def __init__(self, recipe: Recipe):
+        cfg = recipe.decontam
+        self.min_coverage = cfg.min_coverage
+        self.index = load_index(str(recipe.base_dir / cfg.index)) if cfg.index else None
+
+    def process(self, docs):
+        return [decontam_outcome(self.index, d["text"], self.min_coverage) for d in docs]
