@@ -12,7 +12,7 @@ import numpy as np
 import pyarrow as pa
 
 from mmedc.config import DedupConfig
-from mmedc.dedup.normalize import exact_hash, looks_cjk, mix64, normalize, shingle_hashes
+from mmedc.dedup.normalize import batch_shingles, exact_hash, looks_cjk, mix64, normalize
 
 SIG_SCHEMA = pa.schema([("id", pa.string()), ("chars", pa.int64()), ("exact", pa.uint64()),
                         ("sig", pa.list_(pa.uint32())), ("shingles", pa.list_(pa.uint64()))])
@@ -49,19 +49,18 @@ class MinHasher:
         self.b = rng.integers(0, 2 ** 63, num_perm, dtype=np.uint64)
         self.num_perm = num_perm
 
-    def signatures(self, shingle_sets: list[np.ndarray]) -> np.ndarray:
-        """(n_docs, num_perm) uint32; every set must be non-empty."""
-        out = np.empty((len(shingle_sets), self.num_perm), dtype=np.uint32)
+    def signatures(self, flat: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+        """(n_docs, num_perm) uint32 from concatenated shingle sets; every set must be non-empty."""
+        n_docs = len(offsets) - 1
+        out = np.empty((n_docs, self.num_perm), dtype=np.uint32)
         i = 0
-        while i < len(shingle_sets):
-            j, total = i, 0
-            while j < len(shingle_sets) and (j == i or total + len(shingle_sets[j]) <= _BATCH_SHINGLES):
-                total += len(shingle_sets[j])
-                j += 1
-            flat = np.concatenate(shingle_sets[i:j])
-            starts = np.cumsum([0] + [len(s) for s in shingle_sets[i:j - 1]])
-            vals = ((flat[:, None] * self.a[None, :] + self.b[None, :]) >> np.uint64(32)).astype(np.uint32)
-            out[i:j] = np.minimum.reduceat(vals, starts, axis=0)
+        while i < n_docs:  # batches of documents holding about _BATCH_SHINGLES shingles
+            j = max(i + 1, int(np.searchsorted(offsets, offsets[i] + _BATCH_SHINGLES, side="right")) - 1)
+            j = min(j, n_docs)
+            chunk = flat[offsets[i]:offsets[j]]
+            # (num_perm, shingles): each permutation's row is contiguous for reduceat
+            vals = ((self.a[:, None] * chunk[None, :] + self.b[:, None]) >> np.uint64(32)).astype(np.uint32)
+            out[i:j] = np.minimum.reduceat(vals, offsets[i:j] - offsets[i], axis=1).T
             i = j
         return out
 
@@ -73,18 +72,17 @@ def signature_table(docs: list[dict], cfg: DedupConfig, cjk_langs: set[str] | No
     None (records without a language) it is decided from the script; a `_cjk` key decides first.
     """
     norms = [normalize(d["text"] or "") for d in docs]
-    sh = []
-    for d, norm in zip(docs, norms):
-        cjk = d["_cjk"] if "_cjk" in d else looks_cjk(norm) if cjk_langs is None else d.get("lang") in cjk_langs
-        sh.append(shingle_hashes(norm, cfg.cjk_ngram if cjk else cfg.ngram, cjk))
-    sig = MinHasher(cfg.num_perm, cfg.seed).signatures(sh) if docs else np.zeros((0, cfg.num_perm), np.uint32)
+    cjk = [d["_cjk"] if "_cjk" in d else looks_cjk(norm) if cjk_langs is None else d.get("lang") in cjk_langs
+           for d, norm in zip(docs, norms)]
+    flat, offsets = batch_shingles(norms, cjk, cfg.ngram, cfg.cjk_ngram)
+    sig = MinHasher(cfg.num_perm, cfg.seed).signatures(flat, offsets)
     return pa.table({
         "id": pa.array([str(d["id"]) for d in docs], pa.string()),
         "chars": pa.array([len(d["text"] or "") for d in docs], pa.int64()),
         "exact": pa.array([exact_hash(n) for n in norms], pa.uint64()),
-        "sig": pa.FixedSizeListArray.from_arrays(pa.array(sig.ravel(), pa.uint32()), cfg.num_perm).cast(pa.list_(pa.uint32())),
-        "shingles": pa.ListArray.from_arrays(pa.array(np.cumsum([0] + [len(s) for s in sh]), pa.int32()),
-                                             pa.array(np.concatenate(sh) if sh else np.zeros(0, np.uint64), pa.uint64())),
+        "sig": pa.ListArray.from_arrays(pa.array(np.arange(len(docs) + 1, dtype=np.int32) * cfg.num_perm),
+                                        pa.array(sig.ravel(), pa.uint32())),
+        "shingles": pa.ListArray.from_arrays(pa.array(offsets.astype(np.int32)), pa.array(flat, pa.uint64())),
     }, schema=SIG_SCHEMA)
 
 

@@ -49,27 +49,78 @@ def mix64(x: np.ndarray) -> np.ndarray:
     return x ^ (x >> np.uint64(31))
 
 
-def _ngrams(units: np.ndarray, n: int) -> np.ndarray:
-    if len(units) == 0:
-        return EMPTY
-    n = min(n, len(units))
+def _ngram_sum(units: np.ndarray, n: int) -> np.ndarray:
     m = len(units) - n + 1
-    acc = np.zeros(m, dtype=np.uint64)
+    acc = np.zeros(max(m, 0), dtype=np.uint64)
     for j in range(n):
         acc += units[j:j + m] * _POS[j % len(_POS)]
-    return np.unique(mix64(acc))
+    return acc
+
+
+_B = np.uint64(0x100000001B3)  # odd: invertible mod 2^64
+_B_INV = np.uint64(pow(0x100000001B3, -1, 2 ** 64))
+_SEP = "\x01"  # never in a normalised text (not \w, not \s): separates documents in a batch
+
+
+def _word_units(c: np.ndarray, doc_of: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A 64-bit hash per word (separated by spaces or _SEP), vectorised over the whole batch:
+    polynomial hash of the code points from prefix sums mod 2^64, h = (H[end] - H[start]) * B^-start."""
+    pw = np.cumprod(np.full(len(c), _B, np.uint64))  # B^1 .. B^n
+    inv = np.concatenate([[np.uint64(1)], np.cumprod(np.full(len(c), _B_INV, np.uint64))])
+    h = np.concatenate([[np.uint64(0)], np.cumsum(c * pw, dtype=np.uint64)])
+    cut = np.flatnonzero((c == 32) | (c == 1))
+    starts = np.concatenate([[0], cut + 1])
+    ends = np.concatenate([cut, [len(c)]])
+    ok = ends > starts
+    starts, ends = starts[ok], ends[ok]
+    words = mix64((h[ends] - h[starts]) * inv[starts] + (ends - starts).astype(np.uint64))
+    return words, doc_of[starts]
+
+
+def batch_shingles(norms: list[str], cjk: list[bool], n_word: int, n_cjk: int) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted unique uint64 hashes of word n-grams (space-separated languages) or character n-grams
+    (CJK, spaces removed) of each normalised text, for a whole batch in a few numpy passes.
+    Returns (flat hashes, offsets): document i's shingles are flat[offsets[i]:offsets[i + 1]].
+    A text shorter than n is one shingle; an empty text is the hash of b""."""
+    n_docs = len(norms)
+    hashes, docs = [], []
+    for is_cjk, n in ((False, n_word), (True, n_cjk)):
+        idx = np.array([i for i in range(n_docs) if cjk[i] == is_cjk], dtype=np.int64)
+        if not len(idx):
+            continue
+        texts = [norms[i].replace(" ", "") if is_cjk else norms[i] for i in idx]
+        c = np.frombuffer(_SEP.join(texts).encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
+        doc_of = idx[np.cumsum(c == 1)]
+        if is_cjk:
+            keep = c != 1
+            units, udoc = mix64(c[keep] + np.uint64(0x632BE59BD9B4E019)), doc_of[keep]
+        else:
+            units, udoc = _word_units(c, doc_of)
+        acc = _ngram_sum(units, n)
+        same = udoc[n - 1:] == udoc[:len(acc)]
+        hashes.append(mix64(acc[same]))
+        docs.append(udoc[:len(acc)][same])
+        counts = np.bincount(udoc, minlength=n_docs)
+        for d in idx[(counts[idx] > 0) & (counts[idx] < n)]:  # shorter than n: one shingle
+            u = units[udoc == d]
+            hashes.append(mix64(_ngram_sum(u, len(u))))
+            docs.append(np.array([d], np.int64))
+    flat = np.concatenate(hashes) if hashes else np.zeros(0, np.uint64)
+    doc = np.concatenate(docs) if docs else np.zeros(0, np.int64)
+    empty = np.setdiff1d(np.arange(n_docs), doc)
+    flat, doc = np.concatenate([flat, np.repeat(EMPTY, len(empty))]), np.concatenate([doc, empty])
+    order = np.lexsort((flat, doc))
+    flat, doc = flat[order], doc[order]
+    keep = np.ones(len(flat), bool)
+    keep[1:] = (flat[1:] != flat[:-1]) | (doc[1:] != doc[:-1])
+    flat, doc = flat[keep], doc[keep]
+    offsets = np.concatenate([[0], np.cumsum(np.bincount(doc, minlength=n_docs))])
+    return flat, offsets
 
 
 def shingle_hashes(norm: str, n: int, cjk: bool) -> np.ndarray:
-    """Sorted unique uint64 hashes of word n-grams (space-separated languages) or character n-grams
-    (CJK, spaces removed) of an already normalised text. A text shorter than n is one shingle."""
-    if cjk:
-        s = norm.replace(" ", "")
-        units = np.frombuffer(s.encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
-        units = mix64(units + np.uint64(0x632BE59BD9B4E019))
-    else:
-        units = np.fromiter((xxhash.xxh3_64_intdigest(w.encode()) for w in norm.split()), dtype=np.uint64)
-    return _ngrams(units, n)
+    """One text's sorted unique shingle hashes (see batch_shingles)."""
+    return batch_shingles([norm], [cjk], n, n)[0]
 
 
 def jaccard(a: np.ndarray, b: np.ndarray) -> float:
