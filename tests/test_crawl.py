@@ -35,8 +35,8 @@ def page(title: str, text: str, lang: str, links: list[str], meta_charset: str |
 class Site:
     """The routes: path → (status, headers, body). Built once; the handler reads it."""
 
-    def __init__(self, crawl_delay: float = 0.0, big_bytes: int = 300_000):
-        self.routes: dict[str, tuple[int, dict, bytes]] = {}
+    def __init__(self, crawl_delay: float = 0.0, big_bytes: int = 300_000, extra: dict | None = None):
+        self.routes: dict[str, tuple[int, dict, bytes]] = dict(extra or {})
         self.log: list[dict] = []
         self.flaky_left = 1  # /flaky.html answers 503 this many times first
         self.lock = threading.Lock()
@@ -51,7 +51,7 @@ class Site:
                 body = page(title, text, lang, nxt, meta_cs).encode(codec, errors="xmlcharrefreplace")
                 ctype = "text/html" + (f"; charset={header_cs}" if header_cs else "")
                 self.routes[path] = (200, {"Content-Type": ctype}, body)
-        links = lang_pages + ["/private/secret.html", "/big.html", "/flaky.html", "/old-page", "/missing.html",
+        links = lang_pages + list(extra or {}) + ["/private/secret.html", "/big.html", "/flaky.html", "/old-page", "/missing.html",
                               "http://localhost:{port}/offsite.html", "mailto:x@example.org", "/deep/1.html"]
         self.index_links = links
         self.routes["/private/secret.html"] = (200, {"Content-Type": "text/html"},
@@ -121,7 +121,6 @@ def serve(site: Site):
 
 # ---------------------------------------------------------------- tests
 
-import io  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import pytest  # noqa: E402
@@ -271,6 +270,80 @@ def test_crawl_cli(tmp_path):
     assert r.exit_code == 0, r.output
     assert "3 in all" in r.output and len(list(tmp_path.rglob("*.warc.gz"))) == 1
     assert refused.exit_code == 0 and "refused" in refused.output
+
+
+def test_crawl_from_recipe_needs_explicit_allow_private(tmp_path):
+    """Seeds, scope and limits come from a recipe's [crawl]; loopback only with allow_private there."""
+    from typer.testing import CliRunner
+
+    from mmedc.cli import app
+
+    site = Site()
+    server = serve(site)
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    recipe = """
+[pipeline]
+languages = ["fr", "ru"]
+[[sources]]
+name = "site"
+kind = "warc"
+paths = ["crawl"]
+[crawl]
+max_pages = 20
+delay = 0.0
+include = ['/(fr|ru)/']
+{extra}
+[crawl.seeds]
+fr = ["{base}/fr/fr-grippe.html"]
+ru = ["{base}/ru/ru-angina.html"]
+"""
+    try:
+        (tmp_path / "no.toml").write_text(recipe.format(extra="", base=base))
+        (tmp_path / "yes.toml").write_text(recipe.format(extra="allow_private = true", base=base))
+        no = CliRunner().invoke(app, ["crawl", str(tmp_path / "no.toml"), "--out", str(tmp_path / "a"), "-q"])
+        assert no.exit_code == 0 and site.log == []
+        yes = CliRunner().invoke(app, ["crawl", str(tmp_path / "yes.toml"), "--out", str(tmp_path / "crawl"), "-q"])
+    finally:
+        server.shutdown()
+    assert yes.exit_code == 0, yes.output
+    pages = sorted(p for p in site.requested() if p != "/robots.txt")
+    # include = /(fr|ru)/: the seeds' language sections only, each page once.
+    assert pages == sorted(f"/{d}.html".replace("/", f"/{d[:2]}/", 1) for d in
+                           ("fr-grippe", "fr-diabete", "fr-asthme", "ru-hypertension", "ru-angina", "ru-pneumonia"))
+    metas = [body.decode() for t, _, _, _, body in warc_records(tmp_path / "crawl") if t == "metadata"]
+    assert sum("lang: ru" in m for m in metas) == 3 and sum("lang: fr" in m for m in metas) == 3
+
+
+def test_crawl_real_pages(dev_data, tmp_path):
+    """Real pages (trafilatura's evaluation set, en/es/fr) served and crawled; their text comes back."""
+    import gzip
+    import json
+
+    from mmedc.config import SourceConfig
+    from mmedc.sources.web import read_warc
+
+    root = dev_data / "html" / "trafilatura_eval"
+    ev = [v for v in json.loads((root / "evaldata_subset.json").read_text()).values()
+          if v.get("with") and v.get("html_lang_attr") in ("es", "fr", "en")]
+    picked = {lang: [v for v in ev if v["html_lang_attr"] == lang][:3] for lang in ("en", "es", "fr")}
+    extra = {f"/real/{i}-{lang}.html": (200, {"Content-Type": "text/html"}, gzip.decompress((root / v["path"]).read_bytes()))
+             for lang, vs in picked.items() for i, v in enumerate(vs)}
+    site = Site(extra=extra)
+    server = serve(site)
+    try:
+        seed = [f"http://127.0.0.1:{server.server_address[1]}/"]
+        Crawler(config(include=["/real/"], max_depth=1), tmp_path, {"en": seed}).run()
+    finally:
+        server.shutdown()
+    assert set(extra) <= set(site.requested("/real/"))  # (their own relative links are 404s here)
+    texts = {r.url.split("/", 3)[3]: r.text or "" for r in read_warc(SourceConfig("w", "warc", []), next(tmp_path.rglob("*.warc.gz")))}
+    found = total = 0
+    for lang, vs in picked.items():
+        for i, v in enumerate(vs):
+            text = " ".join(texts[f"real/{i}-{lang}.html"].split())
+            found += sum(" ".join(s.split()) in text for s in v["with"])
+            total += len(v["with"])
+    assert found / total > 0.7
 
 
 @pytest.mark.slow
