@@ -97,6 +97,8 @@ def serve(site: Site):
         protocol_version = "HTTP/1.1"
 
         def do_GET(self):
+            if self.path in ("/slow.html", "/stall.html"):
+                return self.slow()
             status, headers, body = site.respond(self)
             self.send_response(status)
             for k, v in headers.items():
@@ -104,6 +106,23 @@ def serve(site: Site):
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             self.wfile.write(body)
+
+        def slow(self):
+            """/slow.html trickles 20 chunks, 0.1 s apart; /stall.html sends headers, then nothing for 3 s."""
+            site.respond(self)  # logged
+            chunk = b"<p>" + b"slow text " * 100 + b"</p>"
+            n = 20 if self.path == "/slow.html" else 1
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(chunk) * n))
+            self.end_headers()
+            try:
+                for _ in range(n):
+                    time.sleep(0.1 if n > 1 else 3.0)
+                    self.wfile.write(chunk)
+                    self.wfile.flush()
+            except OSError:
+                pass  # the crawler hung up, as it should
 
         def log_message(self, *args):
             pass
@@ -215,6 +234,24 @@ def test_crawl_delay_from_robots_is_respected():
     times = [r["t"] for r in site.log]
     assert len(times) == 6  # robots.txt + 5 pages
     assert min(b - a for a, b in zip(times, times[1:])) >= 0.19
+
+
+def test_page_time_and_read_timeout(tmp_path):
+    site = Site()
+    server = serve(site)
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        res = Crawler(config(page_time=0.5, timeout=1.0, retries=1, max_depth=0), tmp_path,
+                      {"en": [f"{base}/slow.html", f"{base}/stall.html"]}).run()
+    finally:
+        server.shutdown()
+    recs = {url: h for t, url, _, h, _ in warc_records(tmp_path) if t == "response"}
+    # The trickling page is cut at page_time and archived as such; the stalled one times out, is retried
+    # once, then given up and reported (never archived, so a later run tries it again).
+    assert recs[f"{base}/slow.html"]["WARC-Truncated"] == "time"
+    assert f"{base}/stall.html" not in recs
+    assert site.requested().count("/stall.html") == 2
+    assert len(res.errors) == 1 and "stall.html: gave up after 2 tries" in res.errors[0]
 
 
 def test_loopback_refused_unless_allowed(tmp_path):
