@@ -10,10 +10,10 @@ import typer
 def register(app: typer.Typer):
     @app.command()
     def crawl(
-        seeds: List[str] = typer.Argument(..., help="Seed URLs, or a recipe TOML whose [crawl] section lists seeds per language and the limits."),
+        seeds: List[str] = typer.Argument(..., help="Seed URLs, or a recipe TOML whose \\[crawl] section lists seeds per language and the limits."),
         out: Path = typer.Option(..., "--out", "-o", help="Folder for OUT/<host>/crawl-NNNNN.warc.gz; a second run into it resumes."),
         lang: str = typer.Option("", "--lang", help="Language of URL seeds (recorded in the WARC metadata)."),
-        max_pages: Optional[int] = typer.Option(None, "--max-pages", min=1, help="Responses to archive in all, counting earlier runs [recipe, or 1000]."),
+        max_pages: Optional[int] = typer.Option(None, "--max-pages", min=1, help="Responses to archive in all, counting earlier runs (default: the recipe's, or 1000)."),
         max_depth: Optional[int] = typer.Option(None, "--max-depth", min=0, help="Links followed from a seed [6]."),
         delay: Optional[float] = typer.Option(None, "--delay", min=0.0, help="Minimum seconds between requests to one host; robots.txt crawl-delay wins if longer [1.0]."),
         max_bytes: Optional[int] = typer.Option(None, "--max-bytes", min=1, help="Largest response body kept; longer ones are cut (WARC-Truncated) [5000000]."),
@@ -24,12 +24,9 @@ def register(app: typer.Typer):
         exclude: List[str] = typer.Option([], "--exclude", help="Regex of links never followed (repeatable)."),
         quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
     ):
-        """Crawl seed sites: stays on the seeds' domains, obeys robots.txt and its crawl-delay, waits between
-        requests to a host, retries with backoff, caps page size and time, refuses non-public addresses,
-        and archives every response (request + response + metadata records) as WARC.
+        """Crawl seed sites: stays on the seeds' domains, obeys robots.txt and its crawl-delay, waits between requests to a host, retries with backoff, caps page size and time, refuses non-public addresses, and archives every response (request + response + metadata records) as WARC.
 
-        Re-running into the same --out resumes: what is archived there is never fetched again. Feed the
-        result to a recipe as a `kind = "warc"` source, or to `mmedc extract`.
+        Re-running into the same --out resumes: what is archived there is never fetched again. Feed the result to a recipe as a `kind = "warc"` source, or to `mmedc extract`.
         """
         import dataclasses
 

@@ -65,10 +65,11 @@ class Fetcher:
             raise Refused(f"not an http(s) URL: {url}")
         port = parts.port or (443 if parts.scheme == "https" else 80)
         ip = resolve(parts.hostname, port, self.allow_private)
-        req_headers = [("User-Agent", self.user_agent), ("Accept", ACCEPT),
-                       ("Accept-Encoding", "gzip, deflate"), ("Host", parts.netloc)]
+        sent = [("User-Agent", self.user_agent), ("Accept", ACCEPT), ("Accept-Encoding", "gzip, deflate")]
+        host = parts.hostname if ":" not in parts.hostname else f"[{parts.hostname}]"
+        req_headers = [("Host", host if parts.port is None else f"{host}:{parts.port}")] + sent  # as archived
         t0 = time.monotonic()
-        r = self.pool.request("GET", url, headers=dict(req_headers), redirect=False, preload_content=False,
+        r = self.pool.request("GET", url, headers=dict(sent), redirect=False, preload_content=False,
                               decode_content=False)
         body, truncated = bytearray(), None
         try:

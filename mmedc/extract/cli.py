@@ -51,10 +51,7 @@ def register(app: typer.Typer):
     ):
         """Extract documents from HTML, WARC(.gz)/ARC and PDF files into JSONL.
 
-        Each line is {"id", "text", "url", "source", "file", ...metadata (title, date, pages, ocr_pages,
-        mean_ocr_confidence...)}. A record that fails gets {"id", "error": "..."} instead of "text"; one
-        that holds no document text (non-HTML WARC record, HTTP error, empty page) gets {"dropped": reason}.
-        The command goes on after every bad record or file and prints the counts at the end.
+        Each line is {"id", "text", "url", "source", "file", ...metadata (title, date, pages, ocr_pages, mean_ocr_confidence...)}. A record that fails gets {"id", "error": "..."} instead of "text"; one that holds no document text (non-HTML WARC record, HTTP error, empty page) gets {"dropped": reason}. The command goes on after every bad record or file and prints the counts at the end.
         """
         import json
         import sys
