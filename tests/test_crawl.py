@@ -288,6 +288,8 @@ def test_resume_never_refetches(tmp_path):
     files = sorted(p.name for p in tmp_path.rglob("*.warc.gz"))
     assert files == ["crawl-00000.warc.gz", "crawl-00001.warc.gz"]
     assert sum(t == "response" for t, *_ in warc_records(tmp_path)) == 15
+    log = [__import__("json").loads(x) for x in (tmp_path / "crawl-log.jsonl").read_text().splitlines()]
+    assert [(x["fetched"], x["total_pages"]) for x in log] == [(6, 6), (9, 15)]
 
 
 def test_crawl_cli(tmp_path):

@@ -189,62 +189,78 @@ class Crawler:
                 self._queue(u, depth, lang)
         archive = Archive(self.out, cfg.user_agent)
         t_end = time.monotonic() + max_time if max_time else None
-        while True:
-            if res.total_pages >= cfg.max_pages:
-                res.stopped = f"max_pages ({cfg.max_pages}) reached"
-                break
-            ready = [(h.next_time, name) for name, h in self.hosts.items() if h.queue]
-            if not ready:
-                break
-            _, name = min(ready)
-            h = self.hosts[name]
-            if t_end and max(h.next_time, time.monotonic()) > t_end:
-                res.stopped = f"max_time ({max_time:g}s) reached"
-                break
-            url, depth, lang, attempt = h.queue.popleft()
-            if url in state.fetched:
-                continue
-            if h.rules is None:
+        try:
+            while True:
+                if res.total_pages >= cfg.max_pages:
+                    res.stopped = f"max_pages ({cfg.max_pages}) reached"
+                    break
+                ready = [(h.next_time, name) for name, h in self.hosts.items() if h.queue]
+                if not ready:
+                    break
+                _, name = min(ready)
+                h = self.hosts[name]
+                if t_end and max(h.next_time, time.monotonic()) > t_end:
+                    res.stopped = f"max_time ({max_time:g}s) reached"
+                    break
+                url, depth, lang, attempt = h.queue.popleft()
+                if url in state.fetched:
+                    continue
+                if h.rules is None:
+                    self._wait_for(h)
+                    self._load_robots(name, h, url, res)
+                if not h.rules.allowed(url, cfg.user_agent):
+                    res.skipped["robots"] += 1
+                    continue
                 self._wait_for(h)
-                self._load_robots(name, h, url, res)
-            if not h.rules.allowed(url, cfg.user_agent):
-                res.skipped["robots"] += 1
-                continue
-            self._wait_for(h)
-            try:
-                f = self.fetcher.get(url)
-            except Refused as e:
-                res.skipped["refused"] += 1
-                res.errors.append(f"{url}: refused: {e}")
-                continue
-            except Exception as e:  # noqa: BLE001 - network failure: retry with backoff, then give up
+                try:
+                    f = self.fetcher.get(url)
+                except Refused as e:
+                    res.skipped["refused"] += 1
+                    res.errors.append(f"{url}: refused: {e}")
+                    continue
+                except Exception as e:  # noqa: BLE001 - network failure: retry with backoff, then give up
+                    h.next_time = time.monotonic() + self._delay(h)
+                    self._retry_or_give_up(h, url, depth, lang, attempt, f"{type(e).__name__}: {e}", None, res)
+                    continue
                 h.next_time = time.monotonic() + self._delay(h)
-                self._retry_or_give_up(h, url, depth, lang, attempt, f"{type(e).__name__}: {e}", None, res)
-                continue
-            h.next_time = time.monotonic() + self._delay(h)
-            if f.status in RETRY_STATUS and attempt < cfg.retries:
-                self._retry_or_give_up(h, url, depth, lang, attempt, f"HTTP {f.status}", f.header("Retry-After"), res)
-                continue
-            redirect = None
-            if 300 <= f.status < 400 and f.header("Location"):
-                redirect = normalize(urljoin(url, f.header("Location")))
-            links = extract_links(f, cfg.max_bytes) if 200 <= f.status < 300 else []
-            links = [u for u in links if self.scope.follows(u)] if depth < cfg.max_depth else []
-            dest = archive.write(f, depth, lang, links, redirect)
-            state.fetched.add(url)
-            res.fetched += 1
-            res.total_pages += 1
-            res.statuses[f.status] += 1
-            if str(dest) not in res.files:
-                res.files.append(str(dest))
-            if redirect and self.scope.on_domain(redirect) and redirect not in self.queued:
-                self._queue(redirect, depth, lang)
-            for u in links:
-                if u not in self.queued and u not in state.fetched:
-                    self._queue(u, depth + 1, lang)
-            if self.progress:
-                self.progress(res.total_pages, cfg.max_pages, url)
+                if f.status in RETRY_STATUS and attempt < cfg.retries:
+                    self._retry_or_give_up(h, url, depth, lang, attempt, f"HTTP {f.status}", f.header("Retry-After"), res)
+                    continue
+                redirect = None
+                if 300 <= f.status < 400 and f.header("Location"):
+                    redirect = normalize(urljoin(url, f.header("Location")))
+                links = extract_links(f, cfg.max_bytes) if 200 <= f.status < 300 else []
+                links = [u for u in links if self.scope.follows(u)] if depth < cfg.max_depth else []
+                dest = archive.write(f, depth, lang, links, redirect)
+                state.fetched.add(url)
+                res.fetched += 1
+                res.total_pages += 1
+                res.statuses[f.status] += 1
+                if str(dest) not in res.files:
+                    res.files.append(str(dest))
+                if redirect and self.scope.on_domain(redirect) and redirect not in self.queued:
+                    self._queue(redirect, depth, lang)
+                for u in links:
+                    if u not in self.queued and u not in state.fetched:
+                        self._queue(u, depth + 1, lang)
+                if self.progress:
+                    self.progress(res.total_pages, cfg.max_pages, url)
+        except KeyboardInterrupt:  # a re-run continues; a fetch cut mid-write is a damaged tail it skips
+            res.stopped = "interrupted"
+        self._log_run(res)
         return res
+
+    def _log_run(self, res: CrawlResult):
+        """One line per run in OUT/crawl-log.jsonl: what was fetched, skipped, retried and given up."""
+        import json
+        from datetime import datetime, timezone
+
+        line = {"finished": datetime.now(timezone.utc).isoformat(timespec="seconds"), "fetched": res.fetched,
+                "total_pages": res.total_pages, "stopped": res.stopped, "statuses": dict(res.statuses),
+                "skipped": dict(res.skipped), "retries": res.retries, "robots": res.robots, "errors": res.errors,
+                "files": res.files}
+        with open(self.out / "crawl-log.jsonl", "a", encoding="utf-8") as f:
+            f.write(json.dumps(line, ensure_ascii=False, default=str) + "\n")
 
     def _retry_or_give_up(self, h: Host, url, depth, lang, attempt, why, retry_after, res: CrawlResult):
         if attempt >= self.cfg.retries:
