@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-import pytest
 
 from mmedc.config import SourceConfig, load_recipe
 from mmedc.extract.html import decode_html, extract_html
