@@ -9,8 +9,9 @@ per-pack confidence thresholds, a script sanity check, short- and mixed-language
   kana is Chinese, while lid.176 is unsure on short Chinese questions.
 - Short documents (fewer letters than the pack's `lid_short_letters`): fastText is rarely confident on a
   few words, so the lower `lid_min_score_short` applies; the script check still does.
-- Mixed documents: a long document is also cut into chunks at line breaks; the share of characters in
-  chunks of the chosen language must reach the pack's `lid_min_share`, else the document is `mixed`.
+- Mixed documents: a long document whose whole-text answer is unsure (< 0.9) is cut into chunks at line
+  breaks; the share of characters in chunks of the chosen language must reach the pack's
+  `lid_min_share`, else the document is `mixed_language`.
 """
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ TOP_K = 5
 CHUNK_CHARS = 400  # chunks for the mixed-language check (documents shorter than two chunks are not cut)
 MAX_CHUNKS = 12
 SCRIPT_DECIDES_SHARE = 0.8
+CONFIDENT = 0.9  # whole-document probability above which the mixed-language check is skipped
 
 
 def default_model_path() -> Path:
@@ -147,10 +149,12 @@ class LanguageIdentifier:
 
     def identify(self, texts: list[str]) -> list[LangResult]:
         samples = [t[:MAX_CHARS] for t in texts]
-        chunks = [_chunks(t) for t in texts]
+        doc_preds = predict(samples, self.model_path)
+        # Chunks only where the whole-document answer is unsure: a text mostly in one language gets a
+        # confident answer, and cutting every long document would cost several predictions each.
+        chunks = [_chunks(t) if (not c or c[0][1] < CONFIDENT) else [] for t, c in zip(texts, doc_preds)]
         flat = [c for cs in chunks for c in cs]
-        preds = predict(samples + flat, self.model_path)
-        doc_preds, chunk_preds = preds[:len(texts)], iter(preds[len(texts):])
+        chunk_preds = iter(predict(flat, self.model_path, k=1))
         packs = {p.code: p for p in self.by_label.values()}
         out = []
         for sample, cs, cands in zip(samples, chunks, doc_preds):
