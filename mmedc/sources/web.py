@@ -63,13 +63,15 @@ def record_to_doc(rid: str, rec) -> Record:
     if status is not None and not 200 <= status < 300:
         return with_url(Record.dropped(rid, f"http_status: {status}"), url)
     ctype = _content_type(rec)
+    kind = ctype.split(";")[0].strip().lower()
+    unsure = kind in ("", "text/plain", "application/octet-stream", "unk", "no-type")  # sniff the payload
+    if "html" not in kind and not unsure:
+        return with_url(Record.dropped(rid, f"not_html: {kind}"), url)  # images, PDFs...: payload not decoded
     try:
         raw = rec.content_stream().read(MAX_PAYLOAD + 1)
     except Exception as e:  # noqa: BLE001 - bad chunking / content-encoding: this record only
         return with_url(Record.failed(rid, f"unreadable_record: {short_error(e)}"), url)
-    kind = ctype.split(";")[0].strip().lower()
-    if not ("html" in kind or (kind in ("", "text/plain", "application/octet-stream", "unk", "no-type")
-                               and looks_like_html(raw))):
+    if "html" not in kind and not looks_like_html(raw):
         return with_url(Record.dropped(rid, f"not_html: {kind or 'no content-type'}"), url)
     extra = {"fetched": date}
     if len(raw) > MAX_PAYLOAD:
