@@ -59,7 +59,8 @@ class Fetcher:
                                         timeout=urllib3.Timeout(connect=timeout, read=timeout))
 
     def get(self, url: str) -> Fetched:
-        """Raises Refused (never connects), or OSError / urllib3 errors for network failures."""
+        """Raises Refused (a non-public address: before connecting, or once connected), or OSError / urllib3
+        errors for network failures."""
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise Refused(f"not an http(s) URL: {url}")
