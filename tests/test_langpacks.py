@@ -140,6 +140,22 @@ def test_term_matching_prefix_suffix_and_whole_words():
     assert TermMatcher([("患者", 1.0)], "substring").match("老年患者")[0] == {0: 1}
 
 
+def test_arabic_terms_match_with_attached_particles_only():
+    from mmedc.classify.medical import _term_matcher
+
+    m = _term_matcher(load_pack("ar"))
+    idx = {t: i for i, t in enumerate(m.terms)}
+
+    def found(text):
+        return {m.terms[i] for i in m.match(text)[0]}
+
+    assert "مريض" in found("زار الطبيب والمريض")  # و + ال attached
+    assert "طبي" in found("الرعاية الطبية")  # ال before, ة after
+    assert "طبي" not in found("هذا أمر طبيعي")  # "natural": other letters attached
+    assert "مرض السل" in found("علاج مرض السل") and not found("دوري كرة السلة") & {"مرض السل", "الدرن"}
+    assert idx
+
+
 def test_weighted_terms_need_more_evidence_in_longer_documents():
     from dataclasses import replace
 

@@ -140,6 +140,9 @@ def eval_cmd(
         t.add_row(*row)
     Console(width=max(Console().width, 160)).print(t)
     for code, rep in reports.items():
+        if not rep.labels.get("medical") and rep.labels.get("non_medical"):
+            typer.echo(f"  {code}: non_medical only — kept as medical: " + ", ".join(
+                f"{n} {rep.medical[n].fp}/{rep.labels['non_medical']}" for n in names))
         if rep.lid_wrong:
             top = sorted(rep.lid_wrong.items(), key=lambda kv: -kv[1])[:4]
             typer.echo(f"  {code}: LID misses → " + ", ".join(f"{k} {v}" for k, v in top))

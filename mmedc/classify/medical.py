@@ -40,7 +40,7 @@ def _keyword_matcher(pack: Pack) -> KeywordMatcher:
 
 @functools.cache
 def _term_matcher(pack: Pack) -> TermMatcher:
-    return TermMatcher(list(pack.terms), pack.term_match)
+    return TermMatcher(list(pack.terms), pack.term_match, pack.word_prefixes, pack.word_suffixes)
 
 
 class MMedCRule:

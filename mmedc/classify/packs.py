@@ -58,6 +58,8 @@ class Pack:
     term_match: str = "word"
     terms_min_score: float = 3.0  # evidence needed by a document of terms_length_ref words
     terms_length_ref: int = 60  # longer documents need sqrt(words / ref) times more evidence
+    word_prefixes: tuple[str, ...] = ()  # particles attached before a word (Arabic و ب ل ال ...)
+    word_suffixes: tuple[str, ...] = ()  # ... and after it (ة ات ي ...)
     extra: dict = field(default_factory=dict, compare=False, hash=False)
 
     @property
@@ -108,6 +110,8 @@ def load_pack_file(path: Path) -> Pack:
             term_match=med.get("term_match", "substring" if word_split == "cjk" else "word"),
             terms_min_score=float(med.get("terms_min_score", 3.0)),
             terms_length_ref=int(med.get("terms_length_ref", 60)),
+            word_prefixes=tuple(med.get("word_prefixes", [])),
+            word_suffixes=tuple(med.get("word_suffixes", [])),
             path=Path(path),
             extra={k: v for k, v in d.items() if k not in _TOP},
         )

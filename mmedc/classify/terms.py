@@ -3,7 +3,9 @@ lower-cased text finds every term at once; word boundaries are then checked only
 
 Term syntax (per pack): `word` matches a whole word (or words); `cardiolog*` a word start (prefix);
 `*krankheit` a word end (suffix, German compounds); `*xyz*` anywhere. Packs with
-`term_match = "substring"` (CJK, Arabic with its attached articles) match every term anywhere.
+`term_match = "substring"` (CJK) match every term anywhere. `prefixes` / `suffixes` are particles a
+language attaches to words (Arabic و ب ل ال before, ة ات ي after): a whole-word term still matches
+with them attached, and nothing else attached ("طبي" matches "والطبي", not "طبيعي").
 """
 from __future__ import annotations
 
@@ -15,7 +17,10 @@ def _is_word_char(c: str) -> bool:
 
 
 class TermMatcher:
-    def __init__(self, terms: list[tuple[str, float]], match: str = "word"):
+    def __init__(self, terms: list[tuple[str, float]], match: str = "word", prefixes=(), suffixes=()):
+        self.prefixes = frozenset(prefixes)
+        self.suffixes = frozenset(suffixes)
+        self._max_affix = max((len(a) for a in self.prefixes | self.suffixes), default=0)
         self.terms: list[str] = []
         self.weights: list[float] = []
         self._flags: list[tuple[bool, bool]] = []  # (needs a boundary before, needs a boundary after)
@@ -45,10 +50,24 @@ class TermMatcher:
         n = len(low)
         for end, (length, idx) in self._ac.iter(low):
             start = end - length + 1
-            before = start == 0 or not _is_word_char(low[start - 1])
-            after = end + 1 == n or not _is_word_char(low[end + 1])
+            before = start == 0 or not _is_word_char(low[start - 1]) or self._affix(low, start, -1)
+            after = end + 1 == n or not _is_word_char(low[end + 1]) or self._affix(low, end + 1, 1)
             for i in idx:
                 need_before, need_after = self._flags[i]
                 if (before or not need_before) and (after or not need_after):
                     counts[i] = counts.get(i, 0) + 1
         return counts, low
+
+    def _affix(self, low: str, pos: int, direction: int) -> bool:
+        """Is the rest of the word before `pos` (direction -1) or from `pos` (+1) an allowed particle?"""
+        if not self._max_affix:
+            return False
+        if direction < 0:
+            i = pos
+            while i > 0 and _is_word_char(low[i - 1]) and pos - i <= self._max_affix:
+                i -= 1
+            return (i == 0 or not _is_word_char(low[i - 1])) and low[i:pos] in self.prefixes
+        i = pos
+        while i < len(low) and _is_word_char(low[i]) and i - pos <= self._max_affix:
+            i += 1
+        return (i == len(low) or not _is_word_char(low[i])) and low[pos:i] in self.suffixes
