@@ -5,7 +5,8 @@ per-pack confidence thresholds, a script sanity check, short- and mixed-language
   `ja` must contain kana, `zh` must be Han-dominant without kana, `ru` Cyrillic, `ar` Arabic). When the
   top label fails it, the next candidate that passes is taken, its probability renormalised over the
   labels left (lid.176 often says `ja` for Chinese). Packs with `lid_script_decides` (zh, ja) accept a
-  text written >= 80% in their scripts whatever fastText says: kana is only Japanese, and Han without
+  text that passes their script check and is >= 70% in their scripts, counting a word of another
+  script as one unit (scripts.script_unit_share), whatever fastText says: kana is only Japanese, and Han without
   kana is Chinese, while lid.176 is unsure on short Chinese questions.
 - Short documents (fewer letters than the pack's `lid_short_letters`): fastText is rarely confident on a
   few words, so the lower `lid_min_score_short` applies; the script check still does.
@@ -20,13 +21,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mmedc.classify.packs import Pack
-from mmedc.classify.scripts import count_letters, script_share
+from mmedc.classify.scripts import count_letters, script_share, script_unit_share
 
 MAX_CHARS = 4000  # fastText averages word vectors: the first few thousand characters decide as well as all
 TOP_K = 5
 CHUNK_CHARS = 400  # chunks for the mixed-language check (documents shorter than two chunks are not cut)
 MAX_CHUNKS = 12
-SCRIPT_DECIDES_SHARE = 0.8
+SCRIPT_DECIDES_SHARE = 0.7  # of units: characters in the pack's scripts + words in other scripts
 CONFIDENT = 0.9  # whole-document probability above which the mixed-language check is skipped
 
 
@@ -170,7 +171,7 @@ class LanguageIdentifier:
         for pack in packs.values():
             if pack.lid_script_decides:
                 ok, sshare = script_ok(pack, sample, letters)
-                if ok and sshare >= SCRIPT_DECIDES_SHARE:
+                if ok and script_unit_share(sample, pack.scripts) >= SCRIPT_DECIDES_SHARE:
                     return LangResult(pack.code, pp.get(pack.code, 0.0), None, letters,
                                       letters < pack.lid_short_letters, script_share=sshare, by_script=True)
         probs = sorted(pp.items(), key=lambda kv: -kv[1])

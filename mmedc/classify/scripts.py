@@ -35,6 +35,22 @@ def _pattern(names: tuple[str, ...]) -> re.Pattern:
     return re.compile("[" + "".join(SCRIPT_RANGES[n] for n in names) + "]")
 
 
+@functools.cache
+def _outside(names: tuple[str, ...]) -> re.Pattern:
+    _pattern(names)  # validates the names
+    return re.compile("[^\\W\\d_" + "".join(SCRIPT_RANGES[n] for n in names) + "]+")
+
+
+def script_unit_share(text: str, names) -> float:
+    """Share of characters in `names` among "units": those characters plus runs (words) of letters in
+    other scripts. A Chinese question with options "A. VD2 B. VE" is mostly Han in units, though its
+    Latin letters weigh more when counted one by one."""
+    names = tuple(sorted(names))
+    inside = count_script(text, names)
+    runs = _outside(names).subn("", text)[1]
+    return inside / (inside + runs) if inside + runs else 0.0
+
+
 def count_letters(text: str) -> int:
     return _LETTER.subn("", text)[1]  # subn counts without building a list of matches
 
