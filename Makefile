@@ -5,7 +5,7 @@ BIN     := $(VENV)/bin
 OUT     ?= out/sample
 WORKERS ?= 2
 EXTRAS  ?= llama3,test
-TESS_LANGS := eng chi-sim chi-tra jpn fra rus spa
+TESS_LANGS := eng chi-sim chi-tra jpn fra rus spa deu ara osd
 export OMP_THREAD_LIMIT := 1
 
 .PHONY: setup run test bench clean sample

@@ -26,6 +26,9 @@ class SourceConfig:
     kind: str
     paths: list[str]
     lang: str | None = None  # known language (PDF OCR, folders of one language); LID still runs
+    # PDFs: language per file or folder, {"glob": "lang"} matched against the path's end, e.g.
+    # {"zh/*" = "zh", "atlas.pdf" = "ru+en"}; the first match wins, else `lang` (mmedc.sources.books)
+    lang_by_path: dict[str, str] = field(default_factory=dict)
     text_field: str = "text"
     id_field: str = "id"
     url_field: str = "url"
@@ -89,9 +92,13 @@ class ShardsConfig:
 
 
 @dataclass
-class OcrConfig:
+class OcrConfig:  # mmedc.extract.pdf / ocr; language settings live in ocr/<code>.toml (docs/books.md)
     dpi: int = 300
     enabled: bool = True
+    orientation: bool = True  # tesseract OSD on pages that read badly, re-read upright
+    workers: int = 0  # OCR threads outside Ray (the CLI); 0 = all cores. On Ray: one task per page range
+    pages_per_task: int = 8  # a book with more OCR pages is split into Ray tasks of this many pages
+    book_range: bool = True  # MMedC's page-range rule for books of >= 100 pages
 
 
 @dataclass

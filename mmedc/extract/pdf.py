@@ -1,54 +1,117 @@
-"""PDF → text: PyMuPDF's text layer per page, tesseract OCR for scanned pages (MMedC's rule)."""
+"""PDF book → one record: PyMuPDF's text layer per page, tesseract OCR for scanned pages, book cleanup.
+
+Per page the method is recorded: `text` (text layer), `ocr`, `blank` (no usable text and nothing
+drawn to read), `skipped` (outside MMedC's page range for long books) or `failed` (with the error in
+`page_errors`; the rest of the book goes on).
+"""
 from __future__ import annotations
 
-import io
-import os
+import unicodedata
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from mmedc.config import OcrConfig
+from mmedc.extract.book_cleanup import Page, clean_book, page_range
+from mmedc.extract.ocr import ocr_pages
 from mmedc.extract.ocr_settings import ocr_settings
 from mmedc.sources.base import Record, short_error
 
 # MMedC: a page is scanned when its alphanumeric ratio < 0.5 or it has < 200 alphanumeric characters.
 MIN_ALNUM_RATIO = 0.5
 MIN_ALNUM_CHARS = 200
+# Added here: a text layer whose glyphs map to nothing readable (U+FFFD, private use, control
+# characters: fonts without a Unicode map) is garbage even when long — read that page with OCR.
+MAX_GARBLED_RATIO = 0.1
+# A page with a poor text layer is only worth OCR when something is drawn on it: an image, or many
+# vector paths (text converted to outlines); otherwise it is blank or a short heading.
+MIN_DRAWINGS_FOR_OCR = 50
 
 
 def is_scanned(text: str) -> bool:
+    """MMedC's rule: too few alphanumeric characters, or too small a share of them."""
     stripped = "".join(text.split())
     alnum = sum(c.isalnum() for c in stripped)
     return alnum < MIN_ALNUM_CHARS or (alnum / max(len(stripped), 1)) < MIN_ALNUM_RATIO
 
 
-def ocr_page(page, lang_codes: str, dpi: int, psm: int = 3) -> tuple[str, float]:
-    """OCR one PyMuPDF page; returns (text, mean word confidence 0-100, -1 when no word)."""
-    import pytesseract
-    from PIL import Image
-
-    os.environ.setdefault("OMP_THREAD_LIMIT", "1")  # tesseract's threads are slower than page parallelism
-    pix = page.get_pixmap(dpi=dpi, colorspace="gray")
-    img = Image.open(io.BytesIO(pix.tobytes("png")))
-    data = pytesseract.image_to_data(img, lang=lang_codes, config=f"--psm {psm}",
-                                     output_type=pytesseract.Output.DICT)
-    lines: dict[tuple, list[str]] = {}
-    confs = []
-    for i, word in enumerate(data["text"]):
-        if not word.strip():
-            continue
-        key = (data["block_num"][i], data["par_num"][i], data["line_num"][i])
-        lines.setdefault(key, []).append(word)
-        confs.append(float(data["conf"][i]))
-    text, prev = [], None
-    for key, words in lines.items():
-        if prev is not None and key[:2] != prev[:2]:
-            text.append("")  # blank line between paragraphs
-        text.append(" ".join(words))
-        prev = key
-    return "\n".join(text), (sum(confs) / len(confs) if confs else -1.0)
+def garbled_ratio(text: str) -> float:
+    chars = [c for c in text if not c.isspace()]
+    bad = sum(c == "\ufffd" or unicodedata.category(c) in ("Co", "Cn", "Cc", "Cs") for c in chars)
+    return bad / max(len(chars), 1)
 
 
-def extract_pdf(rid: str, path: Path, lang: str | None, ocr: OcrConfig) -> Record:
-    import pymupdf
+def needs_ocr(page, text: str) -> str:
+    """`text`, `ocr` or `blank` for one page, from its text layer and what is drawn on it."""
+    garbled = garbled_ratio(text) > MAX_GARBLED_RATIO
+    if not garbled and not is_scanned(text):
+        return "text"
+    if garbled or page.get_images(full=False) or len(page.get_cdrawings()) >= MIN_DRAWINGS_FOR_OCR:
+        return "ocr"
+    return "text" if text.strip() else "blank"
+
+
+def text_layer(page) -> Page:
+    """Paragraphs (PyMuPDF text blocks) of lines, in the order of the content stream."""
+    from mmedc.extract.pymupdf_import import load_pymupdf
+    pymupdf = load_pymupdf()
+
+    flags = pymupdf.TEXT_PRESERVE_WHITESPACE | pymupdf.TEXT_MEDIABOX_CLIP  # ligatures expanded
+    paras = []
+    for b in page.get_text("blocks", flags=flags):
+        if b[6] == 0:
+            lines = [ln.strip() for ln in b[4].splitlines() if ln.strip()]
+            if lines:
+                paras.append(lines)
+    return paras
+
+
+@dataclass
+class PageInfo:
+    method: str
+    paragraphs: Page = field(default_factory=list)
+    confidence: float | None = None
+    rotated: int = 0
+    error: str | None = None
+
+    @property
+    def chars(self) -> int:
+        return sum(len(ln) for p in self.paragraphs for ln in p)
+
+
+def read_pages(doc, path: Path, lang: str | None, ocr: OcrConfig, max_pages: int | None = None
+               ) -> list[PageInfo]:
+    """Every page's text through the text layer or OCR (in parallel), in page order."""
+    n = doc.page_count
+    keep = page_range(n) if ocr.book_range else range(n)
+    if max_pages is not None:
+        keep = keep[:max_pages]
+    infos = [PageInfo("skipped") for _ in range(n)]
+    for i in keep:
+        try:
+            page = doc.load_page(i)
+            paras = text_layer(page)
+            method = needs_ocr(page, "\n".join(ln for p in paras for ln in p))
+            if method == "ocr" and not ocr.enabled:
+                method = "text" if paras else "blank"
+            infos[i] = PageInfo(method, paras if method == "text" else [])
+        except Exception as e:  # noqa: BLE001 - a page that fails, fails alone
+            infos[i] = PageInfo("failed", error=short_error(e))
+    todo = [i for i in keep if infos[i].method == "ocr"]
+    settings = ocr_settings(lang)
+    for i, r in ocr_pages(str(path), todo, settings, ocr.dpi, ocr.orientation, ocr.workers,
+                          ocr.pages_per_task).items():
+        if r.error:
+            infos[i] = PageInfo("failed", error=r.error)
+        else:
+            infos[i] = PageInfo("ocr", r.paragraphs, None if r.confidence is None else round(r.confidence, 2),
+                                r.rotated)
+    return infos
+
+
+def extract_pdf(rid: str, path: Path, lang: str | None, ocr: OcrConfig, max_pages: int | None = None) -> Record:
+    """One record for one PDF book; corrupt, encrypted, empty or unreadable books become `failed`."""
+    from mmedc.extract.pymupdf_import import load_pymupdf
+    pymupdf = load_pymupdf()
 
     try:
         doc = pymupdf.open(path)
@@ -59,25 +122,30 @@ def extract_pdf(rid: str, path: Path, lang: str | None, ocr: OcrConfig) -> Recor
             return Record.failed(rid, "encrypted_pdf: password required")
         if doc.page_count == 0:
             return Record.failed(rid, "empty_pdf: zero pages")
-        settings = ocr_settings(lang)
-        pages, methods, confs, errors = [], [], [], []
-        for i in range(doc.page_count):
-            try:
-                page = doc.load_page(i)
-                text = page.get_text("text")
-                if is_scanned(text) and ocr.enabled:
-                    text, conf = ocr_page(page, settings["tesseract"], ocr.dpi, settings["psm"])
-                    methods.append("ocr")
-                    if conf >= 0:
-                        confs.append(conf)
-                else:
-                    methods.append("text")
-                pages.append(text.strip())
-            except Exception as e:  # noqa: BLE001 - a page that fails, fails alone
-                methods.append("failed")
-                errors.append({"page": i, "error": short_error(e)})
-                pages.append("")
-    meta = {"pages": len(pages), "ocr_pages": methods.count("ocr"), "page_methods": methods,
-            "mean_ocr_confidence": round(sum(confs) / len(confs), 2) if confs else None,
-            "page_errors": errors}
-    return Record.ok(rid, "\n\n".join(p for p in pages if p), None, **meta)
+        title = (doc.metadata or {}).get("title") or None
+        try:
+            infos = read_pages(doc, path, lang, ocr, max_pages)
+        except Exception as e:  # noqa: BLE001 - e.g. a broken page tree
+            return Record.failed(rid, f"corrupt_pdf: {short_error(e)}")
+    settings = ocr_settings(lang)
+    text, cleanup = clean_book([p.paragraphs for p in infos], settings["page_words"], settings["hyphenation"])
+    methods = [p.method for p in infos]
+    confs = [p.confidence for p in infos if p.method == "ocr" and p.confidence is not None]
+    meta = {
+        "pages": len(infos), "ocr_pages": methods.count("ocr"), "text_pages": methods.count("text"),
+        "mean_ocr_confidence": round(sum(confs) / len(confs), 2) if confs else None,
+        "page_methods": methods,
+        "page_confidence": [p.confidence for p in infos],
+        "page_chars": [p.chars for p in infos],
+        "rotated_pages": {i: p.rotated for i, p in enumerate(infos) if p.rotated},
+        "page_errors": [{"page": i, "error": p.error} for i, p in enumerate(infos) if p.error],
+        "ocr_lang": settings["tesseract"] if "ocr" in methods else None,
+        "lang": lang, "title": title, **cleanup,
+    }
+    read = [m for m in methods if m != "skipped"]
+    if read and all(m == "failed" for m in read):
+        return Record.failed(rid, f"unreadable_pdf: every page failed ({infos[0].error or meta['page_errors'][0]['error']})",
+                             **meta)
+    if read and all(m in ("blank", "failed") for m in read):
+        return Record.failed(rid, "no_content: no text layer and nothing to OCR on any page", **meta)
+    return Record.ok(rid, text, None, **meta)

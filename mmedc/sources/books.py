@@ -1,6 +1,11 @@
-"""Textbooks: one record per PDF, pages through the text layer or OCR (mmedc.extract.pdf)."""
+"""Textbooks: one record per PDF, pages through the text layer or OCR (mmedc.extract.pdf).
+
+The OCR language of a book: the first `lang_by_path` pattern that matches the end of its path
+(a file name, "zh/*" for a folder, "ru/**/*.pdf"), else the source's `lang`.
+"""
 from __future__ import annotations
 
+from fnmatch import fnmatch
 from pathlib import Path
 from typing import Iterator
 
@@ -9,5 +14,14 @@ from mmedc.extract.pdf import extract_pdf
 from mmedc.sources.base import Record
 
 
+def book_lang(src: SourceConfig, path: Path) -> str | None:
+    p = Path(path).as_posix()
+    for pattern, lang in (getattr(src, "lang_by_path", None) or {}).items():
+        pat = pattern.replace("**/", "")  # fnmatch's "*" already crosses folders
+        if fnmatch(p, pat) or fnmatch(p, "*/" + pat.lstrip("/")):
+            return lang
+    return src.lang
+
+
 def read_pdf(src: SourceConfig, path: Path, ocr: OcrConfig) -> Iterator[Record]:
-    yield extract_pdf(f"{src.name}:{path.name}", path, lang=src.lang, ocr=ocr)
+    yield extract_pdf(f"{src.name}:{path.name}", path, lang=book_lang(src, path), ocr=ocr)

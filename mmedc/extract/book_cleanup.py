@@ -1,0 +1,143 @@
+"""Book cleanup: pages (paragraphs of lines) → clean running text.
+
+- MMedC's page-range rule for long books: keep page i (0-based) when 0.018·N + 3 < i < N − 5
+  (drops front matter, index and back matter), for books of ≥ 100 pages.
+- Running headers/footers: a line in the top or bottom `EDGE_LINES` of a page whose shape (digits
+  masked) repeats on ≥ `HEADER_MIN_PAGES` pages. Page numbers there ("12", "- 12 -", "xiv",
+  "Page 12", "第12页", "стр. 12") go too.
+- Lines → paragraphs: a hyphenated line break is joined ("treat-" + "ment"), other breaks become one
+  space, except next to a CJK character (no space); a paragraph cut by a page break is rejoined.
+"""
+from __future__ import annotations
+
+import re
+from collections import Counter
+
+from mmedc.extract.ocr import CJK
+
+MIN_PAGES_FOR_RANGE = 100
+EDGE_LINES = 2
+HEADER_MIN_PAGES = 3
+HEADER_MAX_CHARS = 60  # running headers are short; longer repeated lines are text
+
+Page = list[list[str]]  # paragraphs, each a list of lines
+
+_ROMAN = r"m{0,3}(?:cm|cd|d?c{0,3})(?:xc|xl|l?x{0,3})(?:ix|iv|v?i{0,3})"
+_CJK_CHAR = re.compile(f"[{CJK}]")
+_SENTENCE_END = re.compile(rf"[.!?…:;»\"”’)\]。！？；：」』）]$")
+
+
+def page_range(n: int) -> range:
+    """Pages MMedC keeps of an n-page book (all of them below 100 pages)."""
+    if n < MIN_PAGES_FOR_RANGE:
+        return range(n)
+    lo = int(0.018 * n + 3) + 1  # first index strictly greater than 0.018·n + 3
+    return range(lo, n - 5)
+
+
+def page_number_re(words: list[str]) -> re.Pattern:
+    w = "|".join(re.escape(x.lower()) for x in sorted(words, key=len, reverse=True))
+    pre = rf"(?:(?:{w})\s*)?" if w else ""
+    num = rf"(?:\d{{1,4}}|{_ROMAN})"
+    post = rf"(?:\s*(?:{w}|(?:/|of|из|de|von|sur)\s*\d{{1,4}}))?" if w else r"(?:\s*(?:/|of)\s*\d{1,4})?"
+    return re.compile(rf"^[\W_]*{pre}{num}{post}[\W_]*$", re.IGNORECASE)
+
+
+def _shape(line: str) -> str:
+    """A header line's identity across pages: lower case, digits masked, no punctuation or spaces."""
+    return re.sub(r"[\W_]+", "", re.sub(r"\d+", "#", line.lower()))
+
+
+def _positions(page: Page) -> list[tuple[int, int]]:
+    return [(i, j) for i, para in enumerate(page) for j in range(len(para))]
+
+
+def _edges(page: Page) -> list[tuple[int, int]]:
+    """(paragraph, line) positions of the first and last EDGE_LINES lines of a page."""
+    pos = _positions(page)
+    return list(dict.fromkeys(pos[:EDGE_LINES] + pos[-EDGE_LINES:]))
+
+
+def strip_headers(pages: list[Page], page_words: list[str]) -> tuple[list[Page], int]:
+    """Remove running headers/footers and page numbers; returns the pages and how many lines went.
+
+    From each edge of a page, lines are peeled while they are page numbers or repeated header shapes
+    (at most EDGE_LINES): the first body line stops the peeling.
+    """
+    pnum = page_number_re(page_words)
+    counts: Counter = Counter()
+    for page in pages:
+        counts.update({_shape(page[i][j]) for i, j in _edges(page)
+                       if len(page[i][j]) <= HEADER_MAX_CHARS and _shape(page[i][j])})
+
+    def furniture(line: str) -> bool:
+        line = line.strip()
+        shape = _shape(line)
+        return (not line or bool(pnum.match(line))
+                or (len(pages) >= HEADER_MIN_PAGES and bool(shape) and counts[shape] >= HEADER_MIN_PAGES
+                    and len(line) <= HEADER_MAX_CHARS))
+
+    removed = 0
+    out = []
+    for page in pages:
+        pos = _positions(page)
+        drop = set()
+        for order in (pos, pos[::-1]):
+            for i, j in order[:EDGE_LINES]:
+                if not furniture(page[i][j]):
+                    break
+                drop.add((i, j))
+        removed += len(drop)
+        paras = [[ln for j, ln in enumerate(para) if (i, j) not in drop] for i, para in enumerate(page)]
+        out.append([p for p in paras if p])
+    return out, removed
+
+
+def _cjk(ch: str) -> bool:
+    return bool(ch) and bool(_CJK_CHAR.match(ch))
+
+
+def join_two(a: str, b: str, hyphenation: bool) -> str:
+    """Join two lines of one paragraph."""
+    a, b = a.rstrip(), b.lstrip()
+    if not a or not b:
+        return a + b
+    if a.endswith("\u00ad"):  # soft hyphen: always a word break
+        return a[:-1] + b
+    if hyphenation and len(a) > 1 and a[-1] in "-‐" and a[-2].isalpha() and b[0].islower():
+        return a[:-1] + b
+    if _cjk(a[-1]) or _cjk(b[0]):
+        return a + b
+    return a + " " + b
+
+
+def join_lines(lines: list[str], hyphenation: bool) -> str:
+    text = ""
+    for ln in lines:
+        text = join_two(text, ln, hyphenation) if text else ln.strip()
+    return re.sub(r"[ \t]{2,}", " ", text)
+
+
+def _continues(prev: str, nxt: str) -> bool:
+    """Does the paragraph ending a page go on at the top of the next one?"""
+    if not prev or not nxt or _SENTENCE_END.search(prev):
+        return False
+    return nxt[0].islower() or (_cjk(prev[-1]) and _cjk(nxt[0])) or prev.endswith(("-", "\u00ad", ","))
+
+
+def clean_book(pages: list[Page], page_words: list[str], hyphenation: bool = True) -> tuple[str, dict]:
+    """Pages in reading order → text with paragraphs separated by a blank line, and what was done."""
+    pages, removed = strip_headers(pages, page_words)
+    paras: list[str] = []
+    rejoined = 0
+    for page in pages:
+        for k, para in enumerate(page):
+            text = join_lines(para, hyphenation)
+            if not text:
+                continue
+            if k == 0 and paras and _continues(paras[-1], text):
+                paras[-1] = join_two(paras[-1], text, hyphenation)
+                rejoined += 1
+            else:
+                paras.append(text)
+    return "\n\n".join(paras), {"header_lines_removed": removed, "paragraphs_rejoined": rejoined}
