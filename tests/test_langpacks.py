@@ -260,3 +260,16 @@ def test_calibrate_refuses_one_label(packs_copy, tmp_path):
     f.write_text(json.dumps({"lang": "ru", "label": "medical", "text": "Пациент жалуется на боль."}) + "\n")
     res = CliRunner().invoke(app, ["lang", "calibrate", "ru", str(f)])
     assert res.exit_code != 0 and "both" in res.output
+
+
+def test_recipe_min_score_applies_to_packs_without_their_own(tmp_path):
+    from dataclasses import replace
+
+    from mmedc.classify.langid import LanguageIdentifier
+
+    en = replace(load_pack("en"), lid_min_score=None)
+    text = MEDICAL["en"][0][2]
+    assert LanguageIdentifier([en], default_min_score=0.5).identify([text])[0].accepted
+    r = LanguageIdentifier([en], default_min_score=1.01).identify([text])[0]
+    assert r.reason.startswith("low_lang_score") and "1.01" in r.reason
+    assert not LanguageIdentifier([replace(en, lid_min_score=1.01)], default_min_score=0.1).identify([text])[0].accepted

@@ -137,8 +137,9 @@ class LangResult:
 class LanguageIdentifier:
     """Decides a document's language among the given packs."""
 
-    def __init__(self, packs: list[Pack], model_path: str = ""):
+    def __init__(self, packs: list[Pack], model_path: str = "", default_min_score: float = 0.5):
         self.model_path = model_path
+        self.default_min_score = default_min_score  # for packs that set no lid_min_score
         self.by_label = {label: p for p in packs for label in p.lid_labels}
 
     def _pack_probs(self, cands: list[tuple[str, float]]) -> dict[str, float]:
@@ -194,7 +195,8 @@ class LanguageIdentifier:
         p = p / max(1.0 - failed_p, 1e-6)  # P(code | not the labels the script ruled out)
         short = letters < pack.lid_short_letters
         res = LangResult(code, p, None, letters, short, script_share=sshare if pack.scripts else None)
-        need = pack.lid_min_score_short if short else pack.lid_min_score
+        need = pack.lid_min_score_short if short else (
+            self.default_min_score if pack.lid_min_score is None else pack.lid_min_score)
         if chunk_top:
             total = sum(len(c) for c, _ in chunk_top)
             res.share = sum(len(c) for c, pr in chunk_top if pr and self._pack_probs(pr[:1]).get(code)) / total

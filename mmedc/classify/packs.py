@@ -34,7 +34,7 @@ class Pack:
     code: str
     name: str
     lid_labels: tuple[str, ...]
-    lid_min_score: float
+    lid_min_score: float | None  # None: the recipe's [langid] min_score
     word_split: str
     keywords: tuple[str, ...]  # the MMedC rule's list
     min_unique: int  # rule: T
@@ -90,7 +90,7 @@ def load_pack_file(path: Path) -> Pack:
             code=d["code"],
             name=d.get("name", d["code"]),
             lid_labels=tuple(d.get("lid_labels", [d["code"]])),
-            lid_min_score=float(d.get("lid_min_score", 0.5)),
+            lid_min_score=float(d["lid_min_score"]) if "lid_min_score" in d else None,
             lid_min_score_short=float(d.get("lid_min_score_short", 0.3)),
             lid_short_letters=int(d.get("lid_short_letters", 40)),
             lid_min_share=float(d.get("lid_min_share", 0.5)),

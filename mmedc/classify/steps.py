@@ -33,7 +33,8 @@ class LangIdStep(Step):
     name = "langid"
 
     def __init__(self, recipe: Recipe):
-        self.lid = LanguageIdentifier([load_pack(c) for c in recipe.languages], recipe.langid.model)
+        self.lid = LanguageIdentifier([load_pack(c) for c in recipe.languages], recipe.langid.model,
+                                      recipe.langid.min_score)
 
     def process(self, docs):
         out = []
