@@ -11,8 +11,7 @@ import unicodedata
 import numpy as np
 import xxhash
 
-_NON_WORD = re.compile(r"[^\w\s]+", re.UNICODE)
-_SPACE = re.compile(r"\s+")
+_WORD = re.compile(r"\w+")
 # Han, kana, hangul: a text mostly in these scripts has no spaces between words.
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]")
 
@@ -24,8 +23,7 @@ EMPTY = np.array([xxhash.xxh3_64_intdigest(b"")], dtype=np.uint64)
 
 def normalize(text: str) -> str:
     """NFKC, lower case, punctuation removed, whitespace collapsed: copies that differ only there are exact dups."""
-    text = unicodedata.normalize("NFKC", text).lower()
-    return _SPACE.sub(" ", _NON_WORD.sub(" ", text)).strip()
+    return " ".join(_WORD.findall(unicodedata.normalize("NFKC", text).lower()))
 
 
 def exact_hash(norm: str) -> int:
