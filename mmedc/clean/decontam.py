@@ -39,10 +39,12 @@ class DecontamError(ValueError):
     pass
 
 
+COMBINING = regex.compile(r"\p{Mn}+")
+
+
 def normalize(text: str) -> str:
-    text = unicodedata.normalize("NFKC", text).lower().translate(PUNCTUATION_TRANS)
-    text = "".join(c for c in unicodedata.normalize("NFD", text) if unicodedata.category(c) != "Mn")
-    return unicodedata.normalize("NFC", text)
+    text = unicodedata.normalize("NFKD", text.lower()).translate(PUNCTUATION_TRANS)
+    return unicodedata.normalize("NFC", COMBINING.sub("", text))
 
 
 def tokens(text: str) -> list[str]:

@@ -26,6 +26,7 @@ IPV6_CANDIDATE = re.compile(r"(?<![\w:])[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,
 # windows go to libphonenumber (the matcher is slow on long texts full of numbers).
 PHONE_CANDIDATE = re.compile(r"(?:\+|\(\+?)?\d[\d\s().\-/]{5,}\d")
 DATE = re.compile(r"\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}")
+RATE = re.compile(r"\s*\d{1,2}\s*/")  # "3/100 000", "1/1000": rates; German "030/1234567" has 3+ digits
 MIN_PHONE_DIGITS = 7  # shorter "valid" numbers (service numbers, some small countries) are mostly years and counts
 
 
@@ -128,7 +129,8 @@ def find(text: str, rules: PiiRules) -> list[tuple[int, int, str]]:
             for region in rules.phone_regions:
                 for m in pn.PhoneNumberMatcher(window, region, leniency=pn.Leniency.VALID):
                     raw = m.raw_string
-                    if sum(ch.isdigit() for ch in raw) >= MIN_PHONE_DIGITS and not DATE.fullmatch(raw.strip()):
+                    if (sum(ch.isdigit() for ch in raw) >= MIN_PHONE_DIGITS and not DATE.fullmatch(raw.strip())
+                            and not RATE.match(raw)):
                         add(a + m.start, a + m.end, "phone")
     return sorted(spans)
 

@@ -23,9 +23,12 @@ from datatrove.utils.text import PUNCTUATION_SET, TERMINAL_PUNCTUATION
 CJK = r"\p{Han}\p{Hiragana}\p{Katakana}\p{Hangul}ー"
 # CJK packs: one token per CJK character, Latin/digit runs as one token each.
 CJK_TOKEN = regex.compile(rf"[{CJK}]|[^\s\p{{P}}\p{{S}}{CJK}]+")
-PARAGRAPH_SPLIT = re.compile(r"\n{2,}")
-LINE_SPLIT = re.compile(r"\n+")
+# Unlike datatrove, blank lines holding only spaces separate paragraphs and are not lines: extractors
+# leave " \n \n" between paragraphs, and Gopher's split counted every such " " as a duplicated line.
+PARAGRAPH_SPLIT = re.compile(r"\n[ \t\r\f\v]*\n\s*")
+LINE_SPLIT = re.compile(r"\s*\n\s*")
 STRIP_PUNCT = "".join(sorted(PUNCTUATION_SET)) + "\"'()[]"
+SENTENCE_END = re.compile(r"[.!?][\"')»”]?\s|[。！？]")
 TERMINAL = tuple(TERMINAL_PUNCTUATION) + ('"', "'", "”", "»", "」", "）", ")")
 # C4 drops lines naming javascript or site policies; pages made of them are boilerplate.
 BOILERPLATE_EN = tuple(POLICY_SUBSTRINGS) + ("javascript", "all rights reserved", "cookie")
@@ -173,7 +176,7 @@ def score(text: str, r: QualityRules, cjk: bool) -> dict:
     paras = PARAGRAPH_SPLIT.split(text.strip())
     dup, chars = find_duplicates(paras)
     s["q_dup_para_frac"], s["q_dup_para_chars"] = dup / len(paras), chars / size
-    glines = LINE_SPLIT.split(text)
+    glines = LINE_SPLIT.split(text.strip())
     dup, chars = find_duplicates(glines)
     s["q_dup_line_frac"], s["q_dup_line_chars"] = dup / len(glines), chars / size
     scale = r.cjk_ngram_scale if cjk else 1
@@ -184,7 +187,11 @@ def score(text: str, r: QualityRules, cjk: bool) -> dict:
         s[f"q_dup_{int(k)}gram"] = grams.all_duplicate_chars(int(k) * scale) / size
     # FineWeb.
     nonempty = [ln.strip() for ln in lines if ln.strip()] or [""]
-    s["q_line_punct"] = sum(ln.endswith(TERMINAL) for ln in nonempty) / len(nonempty)
+    # A long line with sentence ends inside counts as punctuated: a paragraph that closes with an
+    # attribution ("... NIH: National Heart, Lung, and Blood Institute") is prose, not a menu.
+    long_line = r.short_line_chars * 3
+    s["q_line_punct"] = sum(ln.endswith(TERMINAL) or (len(ln) >= long_line and SENTENCE_END.search(ln) is not None)
+                            for ln in nonempty) / len(nonempty)
     s["q_short_lines"] = sum(len(ln) <= r.short_line_chars for ln in nonempty) / len(nonempty)
     s["q_line_char_dup"] = find_duplicates(nonempty)[1] / max(len(text.replace("\n", "")), 1)
     s["q_list_ratio"] = text.count("\n") / n
