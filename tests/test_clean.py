@@ -274,6 +274,21 @@ def test_recipe_sections(tmp_path):
         load_recipe(p)
 
 
+def test_recipe_index_path_is_relative_to_recipe(tmp_path):
+    from mmedc.config import load_recipe
+
+    bench = tmp_path / "bench.jsonl"
+    bench.write_text("".join(json.dumps(b, ensure_ascii=False) + "\n" for b in BENCHMARK))
+    dc.build_index([bench], tmp_path / "bench-index")
+    (tmp_path / "a.jsonl").write_text("")
+    p = tmp_path / "r.toml"
+    p.write_text('[pipeline]\nlanguages=["en"]\n[[sources]]\nname="a"\nkind="jsonl"\npaths=["a.jsonl"]\n'
+                 '[decontam]\nindex="bench-index"\nmin_coverage=0.6\n')
+    step = DecontamStep(load_recipe(p))
+    docs = [{"id": "x", "text": PROSE["fr"] + " " + BENCHMARK[3]["question"]}, {"id": "y", "text": PROSE["fr"]}]
+    assert [o.decision for o in step.process(docs)] == ["dropped", "kept"]
+
+
 def test_sample_run_has_cleaning_audit(sample_run):
     import polars as pl
 

@@ -61,13 +61,14 @@ class PiiRules:
     phone_regions: list[str] = field(default_factory=list)  # ISO 3166 codes; "+" numbers are found for any region
     ids: list[IdPattern] = field(default_factory=list)
     emails: bool = True
+    phones: bool = True
     ips: bool = True
     credentials: bool = True
 
 
 def rules_for_pack(pack) -> PiiRules:
     table = dict(pack.extra.get("pii", {}))
-    known = {"phone_regions", "ids", "emails", "ips", "credentials"}
+    known = {"phone_regions", "ids", "emails", "phones", "ips", "credentials"}
     if set(table) - known:
         raise PiiConfigError(f"{pack.path or pack.code} [pii]: unknown key(s) {sorted(set(table) - known)}")
     ids = []
@@ -120,18 +121,24 @@ def find(text: str, rules: PiiRules) -> list[tuple[int, int, str]]:
             for m in IPV6_CANDIDATE.finditer(text):
                 if _valid_ip(m.group()):
                     add(m.start(), m.end(), "ip")
-    if rules.phone_regions:
+    if rules.phones:
         pn = _phonenumbers()
+        # "ZZ" (no region) still finds international numbers written with "+".
+        regions = rules.phone_regions or ["ZZ"]
         for c in PHONE_CANDIDATE.finditer(text):
             # A little context on each side lets libphonenumber see what surrounds the number.
             a, b = max(c.start() - 2, 0), min(c.end() + 2, len(text))
             window = text[a:b]
-            for region in rules.phone_regions:
+            for region in regions:
+                found = False
                 for m in pn.PhoneNumberMatcher(window, region, leniency=pn.Leniency.VALID):
                     raw = m.raw_string
                     if (sum(ch.isdigit() for ch in raw) >= MIN_PHONE_DIGITS and not DATE.fullmatch(raw.strip())
                             and not RATE.match(raw)):
                         add(a + m.start, a + m.end, "phone")
+                        found = True
+                if found:
+                    break  # the first region (the pack's main country first) that reads the window wins
     return sorted(spans)
 
 
