@@ -1,0 +1,1 @@
+"""The bundled pretraining stage: packed Parquet shards → a causal LM on Ray Train."""
