@@ -73,6 +73,7 @@ def sample_build(
 # Each stage adds its own commands from `mmedc/<stage>/cli.py`, which defines `register(app)`.
 # Add a module here (one line) to expose its commands; imports inside commands stay lazy.
 STAGE_CLIS = [
+    "mmedc.train.cli",
     "mmedc.classify.cli",
     "mmedc.extract.cli",
     "mmedc.crawl.cli",
