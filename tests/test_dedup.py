@@ -202,3 +202,47 @@ def test_dedup_jsonl_adds_fields_and_records_bad_lines(tmp_path, ray_local):
         ("a", False, "a"), ("b", True, "a"), (None, False, None), ("c", False, "c"), ("d", False, None),
         (None, True, "c"), ("a", False, None)]
     assert "invalid_json" in out[2]["error"] and "no_text" in out[4]["error"] and "duplicate_id" in out[6]["error"]
+
+
+def test_star_components_match_union_find(tmp_path):
+    """The partitioned large-star / small-star steps give the same components as a union-find."""
+    import numpy as np
+
+    from mmedc.dedup.cluster import Plan, _write_edges, components, stage_labels
+
+    rng = np.random.default_rng(7)
+    nodes = np.array([(c << 32) | r for c in range(3) for r in range(150)], dtype=np.int64)
+    u = rng.choice(nodes, 260)
+    v = rng.choice(nodes, 260)
+    chain = np.sort(rng.choice(nodes, 40, replace=False))[::-1]  # a long path, worst case for rounds
+    u, v = np.concatenate([u, chain[:-1]]), np.concatenate([v, chain[1:]])
+    u, v = u[u != v], v[u != v]
+    plan = Plan(cfg=DedupConfig(), bands=32, rows=4, parts=3, work=str(tmp_path), shards=[])
+    _write_edges(plan, np.concatenate([u, v]), np.concatenate([v, u]), plan.path("cc", 0, "s0.parquet"))
+    step = components(plan, lambda fn, args, name: [fn(*a) for a in args])
+    for p in range(plan.parts):
+        stage_labels(plan, step, p)
+    got = {}
+    for p in range(plan.parts):
+        t = pq.read_table(plan.path("labels", f"{p}.parquet"))
+        got.update(zip(t.column("node").to_pylist(), t.column("comp").to_pylist()))
+    parent = {}
+
+    def find(x):
+        while parent.setdefault(x, x) != x:
+            x = parent[x]
+        return x
+
+    for a, b in zip(u.tolist(), v.tolist()):
+        ra, rb = find(a), find(b)
+        parent[max(ra, rb)] = min(ra, rb)
+    assert got == {x: find(x) for x in set(u.tolist()) | set(v.tolist())}
+    assert step > 2
+
+
+def test_cli_help():
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-m", "mmedc.cli", "dedup", "--help"], capture_output=True, text=True)
+    assert out.returncode == 0 and "--index" in out.stdout and "--threshold" in out.stdout

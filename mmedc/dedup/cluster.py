@@ -326,6 +326,16 @@ def stage_decide(plan: Plan, code: int) -> dict:
 
 
 # ---------------------------------------------------------------- orchestration
+def components(plan: Plan, run) -> int:
+    """Large-star / small-star steps over the edge partitions until every component is a star;
+    returns the step whose input is final. run(fn, [args...], name) runs one task per args."""
+    for step in range(MAX_STAR_ROUNDS * 2):
+        res = run(stage_star, [(plan, step, p, step % 2 == 0) for p in range(plan.parts)], "star")
+        if step % 2 == 0 and sum(r["violations"] for r in res) == 0:
+            return step  # the input of this large-star step was already all stars
+    raise RuntimeError(f"connected components did not converge in {MAX_STAR_ROUNDS} rounds")
+
+
 def run_plan(plan: Plan, *_deps) -> dict:
     """Runs every stage as Ray tasks (this function itself runs as a zero-CPU Ray task or in the driver)."""
     import ray
@@ -350,13 +360,7 @@ def run_plan(plan: Plan, *_deps) -> dict:
     gather("bands", [remote(stage_bands, "bands").remote(plan, c) for c in new])
     gather("cands", [remote(stage_cands, "cands").remote(plan, p) for p in range(plan.parts)])
     gather("verify", [remote(stage_verify, "verify").remote(plan, c) for c in new])
-    step = 0
-    for step in range(MAX_STAR_ROUNDS * 2):
-        res = gather("star", [remote(stage_star, "star").remote(plan, step, p, step % 2 == 0) for p in range(plan.parts)])
-        if step % 2 == 0 and sum(r["violations"] for r in res) == 0:
-            break  # the input of this large-star step was already all stars
-    else:
-        raise RuntimeError(f"connected components did not converge in {MAX_STAR_ROUNDS} rounds")
+    step = components(plan, lambda fn, args, name: gather(name, [remote(fn, name).remote(*a) for a in args]))
     labels = gather("labels", [remote(stage_labels, "labels").remote(plan, step, p) for p in range(plan.parts)])
     codes = sorted({c for r in labels for c in r["codes"]})
     gather("attrs", [remote(stage_attrs, "attrs").remote(plan, c) for c in codes])
