@@ -10,10 +10,11 @@ export OMP_THREAD_LIMIT := 1
 
 .PHONY: setup run test bench clean sample
 
-# Debian packages (tesseract + language packs) when missing, then the venv with pinned deps.
+# Debian packages (tesseract + language packs; chromium for the report's browser test) when missing, then the venv with pinned deps.
 $(BIN)/.installed: pyproject.toml
 	@missing=""; command -v tesseract >/dev/null || missing="tesseract-ocr"; \
 	for l in $(TESS_LANGS); do dpkg -s tesseract-ocr-$$l >/dev/null 2>&1 || missing="$$missing tesseract-ocr-$$l"; done; \
+	command -v chromium >/dev/null || missing="$$missing chromium"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages:$$missing"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \

@@ -74,6 +74,8 @@ def sample_build(
 # Add a module here (one line) to expose its commands; imports inside commands stay lazy.
 STAGE_CLIS = [
     "mmedc.train.cli",
+    "mmedc.audit.cli",
+    "mmedc.report.cli",
     "mmedc.classify.cli",
     "mmedc.extract.cli",
     "mmedc.crawl.cli",

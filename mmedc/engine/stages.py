@@ -18,6 +18,7 @@ import pyarrow.parquet as pq
 
 from mmedc.audit import AuditLog, DROPPED, KEPT
 from mmedc.config import Recipe
+from mmedc.engine import faults
 from mmedc.engine.files import atomic_write_json, atomic_write_parquet
 from mmedc.engine.step import run_chain
 
@@ -53,6 +54,7 @@ def _finish(out: Path, stage: str, shard: str, t0: float, audit: AuditLog | None
     info = {"stage": stage, "shard": shard, "seconds": round(time.time() - t0, 3),
             "node": ctx.get_node_id() if ctx else None,
             "counts": {s: audit.counts(s) for s in steps} if audit else {}}
+    faults.maybe_kill(stage, shard)  # reliability tests only (MMEDC_FAULTS); a no-op otherwise
     atomic_write_json(info, marker(out, stage, shard))
     return info
 

@@ -1,0 +1,251 @@
+"""Reading a run's audit with polars: step order, summary, a document's path, samples, diffs.
+
+Everything here works lazily over `OUT/audit/<step>/<shard>.parquet` and reads only the columns it
+needs, so summaries of millions of rows take seconds. The step order is not hard-coded: it comes
+from the run's completion markers (each task lists the steps it audited, in order), so steps added
+to the filter chain show up in their place without code changes here.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import polars as pl
+
+from mmedc.audit.schema import AUDIT_SCHEMA, DECISIONS, DROPPED, FAILED, KEPT, SCORE_COLUMNS
+
+# Pipeline stages in the order they run (mmedc.engine.runner); the steps inside each come from data.
+STAGE_ORDER = ("ingest", "filter", "finalize")
+NO_LANG = "?"  # documents that never reached language ID (failed or dropped at ingest)
+
+
+class AuditError(ValueError):
+    """An output folder without a readable audit."""
+
+
+def audit_files(out: Path) -> list[Path]:
+    return sorted((Path(out) / "audit").glob("*/*.parquet"))
+
+
+def polars_schema() -> dict:
+    return dict(pl.from_arrow(AUDIT_SCHEMA.empty_table()).schema)
+
+
+def scan(out: Path) -> pl.LazyFrame:
+    """The whole audit as one lazy frame (columns added to the schema later read as nulls)."""
+    files = audit_files(out)
+    if not files:
+        raise AuditError(f"no audit files under {Path(out) / 'audit'} (is {out} a pipeline output folder?)")
+    return pl.scan_parquet([str(f) for f in files], schema=polars_schema(),
+                           missing_columns="insert", extra_columns="ignore")
+
+
+def _markers(out: Path) -> list[dict]:
+    done = Path(out) / "work" / "done"
+    found = []
+    for p in sorted(done.glob("*/*.json")) if done.is_dir() else []:
+        try:
+            found.append(json.loads(p.read_text()))
+        except (OSError, json.JSONDecodeError):
+            continue
+    return found
+
+
+def step_order(out: Path) -> list[str]:
+    """Steps in pipeline order, from the markers' `counts` (ordered per task); audit folders that no
+    marker names (a run without markers, a step from an older run) follow in name order."""
+    ranked: dict[str, tuple[int, int]] = {}
+    for m in _markers(out):
+        stage = m.get("stage", "")
+        rank = STAGE_ORDER.index(stage) if stage in STAGE_ORDER else len(STAGE_ORDER)
+        for i, step in enumerate(m.get("counts") or {}):
+            ranked[step] = min(ranked.get(step, (rank, i)), (rank, i))
+    steps = sorted(ranked, key=lambda s: ranked[s])
+    extra = sorted(p.name for p in (Path(out) / "audit").glob("*") if p.is_dir() and p.name not in ranked)
+    return steps + extra
+
+
+def reason_kind(col: str = "reason") -> pl.Expr:
+    """`not_medical: hits 2 (min 5), ...` -> `not_medical`: reasons grouped by their kind."""
+    return pl.col(col).str.split(":").list.first().str.strip_chars()
+
+
+def lang_step(out: Path) -> str | None:
+    """The first step that records a language (language ID): the source of every document's language."""
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    for step in step_order(out):
+        for f in sorted((Path(out) / "audit" / step).glob("*.parquet")):
+            col = pq.read_table(f, columns=["lang"])["lang"]
+            if len(col):
+                if pc.any(pc.is_valid(col)).as_py():
+                    return step
+                break
+    return None
+
+
+def with_doc_lang(lf: pl.LazyFrame, out: Path) -> pl.LazyFrame:
+    """Gives every row its document's language as `doc_lang`, so ingest rows and rows of steps that
+    set no `lang` group by language too: a row's own language, else the one language ID recorded
+    for the same (shard, id), else NO_LANG (the document never reached language ID)."""
+    step = lang_step(out)
+    have = lf.filter(pl.col("lang").is_not_null()).with_columns(pl.col("lang").alias("doc_lang"))
+    missing = lf.filter(pl.col("lang").is_null())
+    if step is None:
+        return pl.concat([have, missing.with_columns(pl.lit(NO_LANG).alias("doc_lang"))])
+    # Joined on a 64-bit hash of (shard, id): ~5x faster than a join on the two strings at 5M rows.
+    key = pl.struct("shard", "id").hash().alias("_key")
+    lookup = (lf.filter(pl.col("step") == step).select(key, pl.col("lang").alias("doc_lang"))
+              .unique("_key", keep="any"))
+    missing = (missing.with_columns(key).join(lookup, on="_key", how="left").drop("_key")
+               .with_columns(pl.col("doc_lang").fill_null(NO_LANG)))
+    return pl.concat([have, missing])
+
+
+def summary(out: Path, by: tuple[str, ...] = ("shard", "step", "lang"), top: int = 3,
+            shard: str | None = None, step: str | None = None, lang: str | None = None) -> pl.DataFrame:
+    """in / kept / dropped / failed and the top reason kinds per group (any of shard, step, lang, source)."""
+    bad = set(by) - {"shard", "step", "lang", "source"}
+    if bad:
+        raise AuditError(f"cannot group by {sorted(bad)}; use shard, step, lang, source")
+    lf = scan(out).select("shard", "id", "source", "step", "decision", "reason", "lang")
+    if "lang" in by or lang:  # the documents' language costs a join: only when asked for
+        lf = with_doc_lang(lf, out)
+    if shard:
+        lf = lf.filter(pl.col("shard") == shard)
+    if step:
+        lf = lf.filter(pl.col("step") == step)
+    if lang:
+        lf = lf.filter(pl.col("doc_lang") == lang)
+    keys = [("doc_lang" if k == "lang" else k) for k in by]
+    # One pass over the rows into a small table (group × decision × reason kind); the rest is cheap.
+    g = (lf.with_columns(reason_kind().alias("kind")).group_by(keys + ["decision", "kind"]).len()
+         .collect(engine="streaming").lazy())
+    counts = g.group_by(keys).agg(
+        pl.col("len").sum().alias("in"),
+        *[pl.col("len").filter(pl.col("decision") == d).sum().alias(d) for d in DECISIONS],
+    )
+    reasons = (g.filter(pl.col("kind").is_not_null()).group_by(keys + ["kind"]).agg(pl.col("len").sum().alias("n"))
+               .sort(keys + ["n", "kind"], descending=[False] * len(keys) + [True, False])
+               .group_by(keys, maintain_order=True).head(top)
+               .group_by(keys, maintain_order=True)
+               .agg(pl.format("{} ({})", "kind", "n").str.join(", ").alias("top_reasons")))
+    df = counts.join(reasons, on=keys, how="left").collect()
+    df = df.rename({"doc_lang": "lang"}) if "doc_lang" in df.columns else df
+    df = df.with_columns(pl.col("in").cast(pl.Int64), *[pl.col(d).cast(pl.Int64) for d in DECISIONS],
+                         pl.col("top_reasons").fill_null(""))
+    return _order_steps(df, out, list(by))
+
+
+def _order_steps(df: pl.DataFrame, out: Path, by: list[str]) -> pl.DataFrame:
+    if "step" not in df.columns:
+        return df.sort(by)
+    order = {s: i for i, s in enumerate(step_order(out))}
+    df = df.with_columns(pl.col("step").replace_strict(order, default=len(order), return_dtype=pl.Int32).alias("_o"))
+    keys = [("_o" if k == "step" else k) for k in by]
+    return df.sort(keys).drop("_o")
+
+
+def explain(out: Path, doc_id: str) -> pl.DataFrame:
+    """Every audit row of one document (all shards holding that id), in step order."""
+    df = scan(out).filter(pl.col("id") == doc_id).collect()
+    return _order_steps(df, out, ["shard", "step"])
+
+
+def row_scores(row: dict) -> dict:
+    """The scores a row carries: typed columns that are set, plus its detail JSON."""
+    scores = {k: row[k] for k in SCORE_COLUMNS if row.get(k) is not None}
+    if row.get("detail"):
+        try:
+            scores.update(json.loads(row["detail"]))
+        except json.JSONDecodeError:
+            scores["detail"] = row["detail"]
+    return scores
+
+
+def texts(out: Path, keys: pl.DataFrame) -> pl.DataFrame:
+    """Texts of the given (shard, id) rows from work/ingest (every ingested document's text as read)."""
+    parts = []
+    for sh in keys["shard"].unique().sort().to_list():
+        p = Path(out) / "work" / "ingest" / f"{sh}.parquet"
+        if p.exists():
+            ids = keys.filter(pl.col("shard") == sh)["id"]
+            t = pl.read_parquet(p, columns=["id", "text", "url"]).filter(pl.col("id").is_in(ids.implode()))
+            parts.append(t.with_columns(pl.lit(sh).alias("shard")))
+    if not parts:
+        return pl.DataFrame(schema={"id": pl.String, "text": pl.String, "url": pl.String, "shard": pl.String})
+    return pl.concat(parts)
+
+
+def sample(out: Path, step: str, decision: str | None = None, reason: str | None = None,
+           where: str | None = None, lang: str | None = None, n: int = 10, sort: str | None = None,
+           descending: bool = False, seed: int | None = 0) -> pl.DataFrame:
+    """Up to n audit rows of a step matching the filters, with the documents' text.
+
+    reason: a substring of the reason; where: a SQL expression over audit columns
+    (e.g. "medical_density > 0.03 AND medical_hits >= 3"); sort: a column to order by (else a
+    random sample, reproducible with seed)."""
+    lf = with_doc_lang(scan(out), out).filter(pl.col("step") == step)
+    if decision:
+        if decision not in DECISIONS:
+            raise AuditError(f"decision must be one of {DECISIONS}")
+        lf = lf.filter(pl.col("decision") == decision)
+    if reason:
+        lf = lf.filter(pl.col("reason").str.contains(reason, literal=True))
+    if lang:
+        lf = lf.filter(pl.col("doc_lang") == lang)
+    if where:
+        try:
+            lf = lf.filter(pl.sql_expr(where))
+        except Exception as e:  # noqa: BLE001 - a bad expression is the user's input: say so
+            raise AuditError(f"bad --where expression {where!r}: {e}") from None
+    try:
+        df = lf.collect()
+    except pl.exceptions.PolarsError as e:
+        raise AuditError(f"cannot apply filters: {e}") from None
+    if sort:
+        if sort not in df.columns:
+            raise AuditError(f"unknown column {sort!r}; columns: {', '.join(df.columns)}")
+        df = df.sort(sort, descending=descending, nulls_last=True).head(n)
+    elif df.height > n:
+        df = df.sample(n, seed=seed).sort("shard", "id")
+    return df.join(texts(out, df.select("shard", "id")), on=["shard", "id"], how="left")
+
+
+def decisions(out: Path) -> pl.DataFrame:
+    """One row per (shard, id, step): the decision and language, for diffs."""
+    return with_doc_lang(scan(out).select("shard", "id", "step", "decision", "lang"), out).drop("lang").collect()
+
+
+def diff(out_a: Path, out_b: Path) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """What changed between two runs.
+
+    Returns (counts, changes): counts per step × language of kept/dropped/failed in A and B with the
+    difference; changes: documents whose decision at a step differs (or that exist in one run only),
+    keyed by id and step (shard names may differ between runs of different inputs)."""
+    a, b = decisions(out_a), decisions(out_b)
+
+    def count(df):
+        return df.group_by("step", "doc_lang").agg(*[(pl.col("decision") == d).sum().cast(pl.Int64).alias(d) for d in DECISIONS])
+
+    ca, cb = count(a), count(b)
+    counts = ca.join(cb, on=["step", "doc_lang"], how="full", coalesce=True, suffix="_b").fill_null(0)
+    counts = counts.rename({d: f"{d}_a" for d in DECISIONS}).rename({"doc_lang": "lang"})
+    counts = counts.with_columns(*[(pl.col(f"{d}_b") - pl.col(f"{d}_a")).alias(f"{d}_delta") for d in DECISIONS])
+    counts = counts.select("step", "lang", *[f"{d}_{s}" for d in DECISIONS for s in ("a", "b", "delta")])
+    order = {s: i for i, s in enumerate(step_order(out_a) + [s for s in step_order(out_b) if s not in step_order(out_a)])}
+    counts = counts.with_columns(pl.col("step").replace_strict(order, default=len(order), return_dtype=pl.Int32).alias("_o")).sort("_o", "lang").drop("_o")
+    keys = ["id", "step"]
+    ja = a.unique(keys, keep="first").select(*keys, pl.col("decision").alias("a"), pl.col("doc_lang").alias("lang_a"))
+    jb = b.unique(keys, keep="first").select(*keys, pl.col("decision").alias("b"), pl.col("doc_lang").alias("lang_b"))
+    changes = (ja.join(jb, on=keys, how="full", coalesce=True)
+               .filter(pl.col("a").is_null() | pl.col("b").is_null() | (pl.col("a") != pl.col("b")))
+               .with_columns(pl.coalesce("lang_a", "lang_b").alias("lang"), pl.col("a").fill_null("absent"),
+                             pl.col("b").fill_null("absent"))
+               .select("step", "lang", "id", "a", "b").sort("step", "lang", "id"))
+    return counts, changes
+
+
+__all__ = ["scan", "step_order", "summary", "explain", "sample", "diff", "texts", "row_scores",
+           "AuditError", "KEPT", "DROPPED", "FAILED"]

@@ -1,0 +1,29 @@
+"""`mmedc report DIR -o report.html`."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+
+def report(
+    out: Path = typer.Argument(..., help="A pipeline output folder (the --out of `mmedc run`).", exists=True, file_okay=False),
+    dest: Path = typer.Option(Path("report.html"), "--output", "-o", help="The HTML file to write."),
+    check: bool = typer.Option(True, "--check/--no-check", help="Run `audit check` and show its verdict (hashes every shard)."),
+):
+    """Write a self-contained HTML report of a run: funnel per step and language, tokens by language ×
+    source, score histograms with the packs' thresholds, OCR confidence per book, duplicates per
+    source. It opens offline (inline SVG, no CDN)."""
+    from mmedc.audit.query import AuditError
+    from mmedc.report import build_report
+
+    try:
+        path = build_report(out, dest, check)
+    except AuditError as e:
+        typer.secho(f"error: {e}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(2)
+    typer.echo(f"report written to {path}")
+
+
+def register(app: typer.Typer):
+    app.command("report")(report)
