@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 
 from mmedc.audit.query import NO_LANG, reason_kind, scan, step_order, summary, with_doc_lang
@@ -83,9 +84,9 @@ def histograms(out: Path) -> list[dict]:
             if col == "lang_score":
                 hi = 1.0
             edges = [hi * i / BINS for i in range(BINS + 1)]
-            counts = [0] * BINS
-            for v in vals.to_list():  # values above the range land in the last bin
-                counts[min(int(v / hi * BINS), BINS - 1) if v > 0 else 0] += 1
+            # Values above the range land in the last bin.
+            idx = np.clip((vals.to_numpy() / hi * BINS).astype(np.int64), 0, BINS - 1)
+            counts = np.bincount(idx, minlength=BINS).tolist()
             found.append({"step": step, "column": col, "label": label, "lang": lang, "edges": edges,
                           "counts": counts, "threshold": thr, "n": len(vals),
                           "below": int((vals < thr).sum()) if thr is not None else None})
