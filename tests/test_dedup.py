@@ -135,7 +135,7 @@ def test_shared_boilerplate_is_not_a_duplicate(tmp_path, ray_local):
              for lang in ("en", "fr", "es") for i, (_, _, text) in enumerate(MEDICAL[lang])]
     for i, t, _ in items[:3]:
         assert sim(items[0][1], t, False) < 0.6 or i == items[0][0]
-    dups, _ = run_dedup(tmp_path, [docs(*items[:5]), docs(*items[5:])])
+    dups, _ = run_dedup(tmp_path, [docs(*items[:5]), docs(*items[5:]), []])  # and an empty shard
     assert dups == {}
 
 

@@ -58,8 +58,10 @@ class MinHasher:
             j = max(i + 1, int(np.searchsorted(offsets, offsets[i] + _BATCH_SHINGLES, side="right")) - 1)
             j = min(j, n_docs)
             chunk = flat[offsets[i]:offsets[j]]
-            # (num_perm, shingles): each permutation's row is contiguous for reduceat
-            vals = ((self.a[:, None] * chunk[None, :] + self.b[:, None]) >> np.uint64(32)).astype(np.uint32)
+            # (num_perm, shingles), in place in one buffer; each permutation's row is contiguous for reduceat
+            vals = np.multiply(self.a[:, None], chunk[None, :])
+            vals += self.b[:, None]
+            vals >>= np.uint64(32)
             out[i:j] = np.minimum.reduceat(vals, offsets[i:j] - offsets[i], axis=1).T
             i = j
         return out
