@@ -124,10 +124,13 @@ def extract_pdf(rid: str, path: Path, lang: str | None, ocr: OcrConfig, max_page
             return Record.failed(rid, "empty_pdf: zero pages")
         title = (doc.metadata or {}).get("title") or None
         try:
+            settings = ocr_settings(lang)
+        except Exception as e:  # noqa: BLE001 - a broken ocr/<lang>.toml: said per book, the run goes on
+            return Record.failed(rid, f"ocr_settings: {short_error(e)}")
+        try:
             infos = read_pages(doc, path, lang, ocr, max_pages)
         except Exception as e:  # noqa: BLE001 - e.g. a broken page tree
             return Record.failed(rid, f"corrupt_pdf: {short_error(e)}")
-    settings = ocr_settings(lang)
     text, cleanup = clean_book([p.paragraphs for p in infos], settings["page_words"], settings["hyphenation"])
     methods = [p.method for p in infos]
     confs = [p.confidence for p in infos if p.method == "ocr" and p.confidence is not None]
