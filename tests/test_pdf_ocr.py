@@ -123,3 +123,31 @@ def test_language_per_folder_or_file(path, lang):
     src = SourceConfig("b", "pdf", [], lang="en", lang_by_path={"zh/*": "zh", "ru/**/*.pdf": "ru+en",
                                                                  "atlas.pdf": "ja"})
     assert book_lang(src, Path(path)) == lang
+
+
+def test_settings_per_language_and_installed_packs():
+    import subprocess
+
+    from mmedc.extract.ocr_settings import ocr_settings
+    from mmedc.paths import ocr_dir
+
+    zh_en = ocr_settings("zh+en")
+    assert zh_en["tesseract"] == "chi_sim+eng" and zh_en["hyphenation"] is False
+    assert ocr_settings("ru")["tesseract"] == "rus+eng" and ocr_settings("ru")["hyphenation"] is True
+    assert ocr_settings("xx")["tesseract"] == "eng" and ocr_settings(None)["tesseract"] == "eng"
+    installed = set(subprocess.run(["tesseract", "--list-langs"], capture_output=True, text=True).stdout.split())
+    codes = {c for f in ocr_dir().glob("*.toml") for c in ocr_settings(f.stem)["tesseract"].split("+")}
+    assert {"eng", "chi_sim", "chi_tra", "jpn", "fra", "rus", "spa", "deu", "ara"} <= codes
+    assert codes | {"osd"} <= installed, f"missing tesseract packs: {codes | {'osd'} - installed} (make setup)"
+
+
+def test_recipe_language_per_folder(tmp_path):
+    from mmedc.config import load_recipe
+
+    (tmp_path / "books" / "zh").mkdir(parents=True)
+    (tmp_path / "r.toml").write_text('[pipeline]\nlanguages = ["en", "zh"]\n[[sources]]\nname = "books"\n'
+                                     'kind = "pdf"\npaths = ["books"]\nlang = "en"\n'
+                                     '[sources.lang_by_path]\n"zh/*" = "zh+en"\n')
+    src = load_recipe(tmp_path / "r.toml").sources[0]
+    assert book_lang(src, tmp_path / "books" / "zh" / "a.pdf") == "zh+en"
+    assert book_lang(src, tmp_path / "books" / "b.pdf") == "en"
