@@ -144,3 +144,24 @@ def test_default_beats_rule_on_dev_data(dev_data):
         assert reps[c].medical["terms"].f1 > reps[c].medical["mmedc"].f1 + 0.1, c
     for c in ("es", "fr", "ru"):  # medical records only: recall
         assert reps[c].medical["terms"].recall > reps[c].medical["mmedc"].recall, c
+
+
+def test_default_keeps_few_general_web_pages(dev_data):
+    """trafilatura's evaluation pages (general web: news, shops, blogs; a few about health): long
+    documents that mention health in passing must not pass the default classifier wholesale."""
+    import gzip
+
+    import trafilatura
+
+    from mmedc.classify.langid import LanguageIdentifier
+    from mmedc.classify.medical import get_classifier
+
+    texts = []
+    for f in sorted((dev_data / "html" / "trafilatura_eval" / "pages").glob("*.html.gz")):
+        t = trafilatura.extract(gzip.open(f, "rt", errors="replace").read()) or ""
+        if len(t) > 200:
+            texts.append(t)
+    en = [t for t, r in zip(texts, LanguageIdentifier([load_pack("en")]).identify(texts)) if r.accepted]
+    assert len(en) > 100
+    kept = sum(s.medical for s in get_classifier("terms").score(en, load_pack("en")))
+    assert kept / len(en) < 0.12, f"{kept}/{len(en)} general English web pages kept as medical"

@@ -63,10 +63,10 @@ def calibrate_terms(texts: list[str], gold: np.ndarray, pack: Pack) -> Calibrati
     m = _term_matcher(pack)
     ev = np.array([WeightedTerms.evidence(m.match(t)[0], m.weights) for t in texts])
     words = np.array([count_words(t, pack.word_split) for t in texts], dtype=float)
-    before = _prf(gold, ev / np.sqrt(np.maximum(1.0, words / pack.terms_length_ref)) >= pack.terms_min_score)[2]
+    before = _prf(gold, ev / np.maximum(1.0, words / pack.terms_length_ref) ** pack.terms_length_power >= pack.terms_min_score)[2]
     best = (-1.0, 0, 0.0, 0.0, 0.0)
     for ref in sorted(set(LENGTH_REFS) | {pack.terms_length_ref}):
-        ratio = ev / np.sqrt(np.maximum(1.0, words / ref))
+        ratio = ev / np.maximum(1.0, words / ref) ** pack.terms_length_power
         for th in _candidates(ratio):
             p, rec, f = _prf(gold, ratio >= th)
             if f > best[0] + 1e-12:

@@ -57,7 +57,8 @@ class Pack:
     terms: tuple[tuple[str, float], ...] = ()
     term_match: str = "word"
     terms_min_score: float = 3.0  # evidence needed by a document of terms_length_ref words
-    terms_length_ref: int = 60  # longer documents need sqrt(words / ref) times more evidence
+    terms_length_ref: int = 60  # longer documents need (words / ref) ** terms_length_power times more evidence
+    terms_length_power: float = 0.8
     word_prefixes: tuple[str, ...] = ()  # particles attached before a word (Arabic و ب ل ال ...)
     word_suffixes: tuple[str, ...] = ()  # ... and after it (ة ات ي ...)
     extra: dict = field(default_factory=dict, compare=False, hash=False)
@@ -110,6 +111,7 @@ def load_pack_file(path: Path) -> Pack:
             term_match=med.get("term_match", "substring" if word_split == "cjk" else "word"),
             terms_min_score=float(med.get("terms_min_score", 3.0)),
             terms_length_ref=int(med.get("terms_length_ref", 60)),
+            terms_length_power=float(med.get("terms_length_power", 0.8)),
             word_prefixes=tuple(med.get("word_prefixes", [])),
             word_suffixes=tuple(med.get("word_suffixes", [])),
             path=Path(path),

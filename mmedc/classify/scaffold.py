@@ -30,6 +30,7 @@ keywords = [
 
 # --- classifier "terms" (the default): tiered weighted terms -----------------------------------
 # Weights: strong 3, medium 1.5, weak 0.5, negative -2. "stem*" matches a word start, "*end" a word end.
+# A document of terms_length_ref words needs evidence >= terms_min_score; longer ones (words/ref)^0.8 times more.
 term_match = "{term_match}"
 terms_min_score = 3.0
 terms_length_ref = {ref}

@@ -42,20 +42,32 @@ class TermMatcher:
             self._ac.make_automaton()
 
     def match(self, text: str) -> tuple[dict[int, int], str]:
-        """({term index: occurrences}, lower-cased text)."""
+        """({term index: occurrences}, lower-cased text). Where hits overlap ("hepatitis" and "*itis",
+        "治疗" and "疗"), only the longest counts, so one stretch of text is one piece of evidence."""
         low = text.lower()
         counts: dict[int, int] = {}
         if self._empty:
             return counts, low
         n = len(low)
+        hits = []
         for end, (length, idx) in self._ac.iter(low):
             start = end - length + 1
             before = start == 0 or not _is_word_char(low[start - 1]) or self._affix(low, start, -1)
             after = end + 1 == n or not _is_word_char(low[end + 1]) or self._affix(low, end + 1, 1)
+            best = None
             for i in idx:
                 need_before, need_after = self._flags[i]
                 if (before or not need_before) and (after or not need_after):
-                    counts[i] = counts.get(i, 0) + 1
+                    if best is None or abs(self.weights[i]) > abs(self.weights[best]):
+                        best = i
+            if best is not None:
+                hits.append((start, -length, end, best))
+        hits.sort()
+        last_end = -1
+        for start, _, end, i in hits:  # leftmost-longest, non-overlapping
+            if start > last_end:
+                counts[i] = counts.get(i, 0) + 1
+                last_end = end
         return counts, low
 
     def _affix(self, low: str, pos: int, direction: int) -> bool:
