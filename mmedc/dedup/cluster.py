@@ -33,7 +33,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from mmedc.config import DedupConfig
-from mmedc.dedup.minhash import band_keys, bands_rows
+from mmedc.dedup.minhash import band_keys
 from mmedc.dedup.normalize import jaccard, mix64
 from mmedc.engine.files import atomic_write_parquet
 
