@@ -20,5 +20,6 @@ def init_ray(address: str | None = None, workers: int | None = None) -> bool:
     if address:
         ray.init(address=address, runtime_env={"env_vars": TASK_ENV}, **common)
     else:
-        ray.init(num_cpus=workers or os.cpu_count() or 1, include_dashboard=False, **common)
+        # address="local": always a new embedded instance, never a cluster found via RAY_ADDRESS or /tmp/ray.
+        ray.init(address="local", num_cpus=workers or os.cpu_count() or 1, include_dashboard=False, **common)
     return True
