@@ -9,6 +9,9 @@ import pytest
 
 # Small and fast: 2-layer Llama, 4 sequences of 32 tokens per step.
 HP = {"seq_len": 32, "micro_batch": 2, "lr": 1e-2, "checkpoint_every": 8}
+# The single-worker runs take the GPU path's logic: FSDP2 sharding (on a 1-rank mesh), sharded DCP
+# checkpoints, activation checkpointing; the two-worker run takes the CPU default, DDP.
+GPU_LOGIC = {"strategy": "fsdp", "activation_checkpointing": True}
 
 
 @pytest.fixture(scope="module")
@@ -19,7 +22,8 @@ def one_worker(sample_run, tmp_path_factory):
 
     init_ray(None, 2)
     out = tmp_path_factory.mktemp("train") / "one"
-    return train(sample_run, "tiny-llama", out, steps=24, workers=1, overrides={**HP, "grad_accum": 2}, progress=False)
+    return train(sample_run, "tiny-llama", out, steps=24, workers=1, overrides={**HP, "grad_accum": 2}, progress=False,
+                 **GPU_LOGIC)
 
 
 def test_tiny_llama_lowers_its_loss(one_worker):
@@ -42,7 +46,7 @@ def test_resume_gives_the_same_next_batches_and_losses(one_worker, sample_run, t
     with pytest.raises(TrainError, match="--resume"):
         train(sample_run, "tiny-llama", out, steps=24, overrides={**HP, "grad_accum": 2}, progress=False)
     res = train(sample_run, "tiny-llama", out, steps=24, resume=True, stop_after=18,
-                overrides={**HP, "grad_accum": 2}, progress=False)
+                overrides={**HP, "grad_accum": 2}, progress=False, **GPU_LOGIC)
     assert [m["step"] for m in res.metrics] == [17, 18]
     ref = {m["step"]: m for m in one_worker.metrics}
     for m in res.metrics:
