@@ -41,8 +41,15 @@ def plan_for(recipe: Recipe, shards: list[str], out: Path):
     out = Path(out)
     n_docs = sum(pq.read_metadata(_dir(out, "minhash", f"{s}.parquet")).num_rows
                  for s in shards if _dir(out, "minhash", f"{s}.parquet").exists())
-    # One batch per output folder and recipe: a rerun replaces it instead of matching itself.
-    batch = "run-" + hashlib.sha1(f"{out.resolve()}|{recipe.fingerprint()}".encode()).hexdigest()[:12]
+    # One batch per output folder and recipe: a rerun replaces it instead of matching itself. The id is
+    # kept in the folder, so a run folder that is copied or moved and then resumed keeps its batch.
+    batch_file = _dir(out, "dedup", "batch.txt")
+    if batch_file.exists():
+        batch = batch_file.read_text().strip()
+    else:
+        batch = "run-" + hashlib.sha1(f"{out.resolve()}|{recipe.fingerprint()}".encode()).hexdigest()[:12]
+        batch_file.parent.mkdir(parents=True, exist_ok=True)
+        batch_file.write_text(batch + "\n")
     new = [(s, str(_dir(out, "minhash", f"{s}.parquet")), str(_dir(out, "dedup", f"{s}.parquet"))) for s in shards]
     return make_plan(recipe.dedup, _dir(out, "dedup", "stages"), new, n_docs, index_dir(recipe, out), batch)
 
