@@ -114,7 +114,7 @@ def _map(fn, calls: list[tuple]) -> list:
 
     if not ray.is_initialized():
         return [fn(*c) for c in calls]
-    task = ray.remote(fn).options(num_cpus=1, max_retries=3)
+    task = ray.remote(fn).options(name=f"shards-{fn.__name__}", num_cpus=1, max_retries=3)
     return ray.get([task.remote(*c) for c in calls])
 
 

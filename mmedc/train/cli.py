@@ -63,7 +63,8 @@ def register(app: typer.Typer):
         table = Table(title=f"{model}: steps {rows[0]['step']}–{rows[-1]['step']} of {steps}")
         for col in ("step", "loss", "tokens/s", "MFU"):
             table.add_column(col, justify="right")
-        for m in rows[:: max(1, len(rows) // 10)] + ([rows[-1]] if len(rows) > 1 else []):
+        shown = rows[:: max(1, len(rows) // 10)]
+        for m in shown + ([rows[-1]] if shown[-1] is not rows[-1] else []):
             table.add_row(str(m["step"]), f"{m['loss']:.4f}", f"{m['tokens_per_s']:,.0f}",
                           f"{m['mfu']:.1%}" if "mfu" in m else "–")
         Console().print(table)
