@@ -2,9 +2,9 @@
 
 - MMedC's page-range rule for long books: keep page i (0-based) when 0.018·N + 3 < i < N − 5
   (drops front matter, index and back matter), for books of ≥ 100 pages.
-- Running headers/footers: a line in the top or bottom `EDGE_LINES` of a page whose shape (digits
-  masked) repeats on ≥ `HEADER_MIN_PAGES` pages. Page numbers there ("12", "- 12 -", "xiv",
-  "Page 12", "第12页", "стр. 12") go too.
+- Running headers/footers: from the top and the bottom of a page, up to `EDGE_LINES` lines are
+  peeled while they are page numbers ("12", "- 12 -", "xiv", "Page 12", "第12页", "стр. 12") or short
+  lines whose shape (digits masked) is at a page edge on ≥ `HEADER_MIN_PAGES` pages.
 - Lines → paragraphs: a hyphenated line break is joined ("treat-" + "ment"), other breaks become one
   space, except next to a CJK character (no space); a paragraph cut by a page break is rejoined.
 """
@@ -22,7 +22,7 @@ HEADER_MAX_CHARS = 60  # running headers are short; longer repeated lines are te
 
 Page = list[list[str]]  # paragraphs, each a list of lines
 
-_ROMAN = r"m{0,3}(?:cm|cd|d?c{0,3})(?:xc|xl|l?x{0,3})(?:ix|iv|v?i{0,3})"
+_ROMAN = r"(?=[ivxlcdm])m{0,3}(?:cm|cd|d?c{0,3})(?:xc|xl|l?x{0,3})(?:ix|iv|v?i{0,3})"
 _CJK_CHAR = re.compile(f"[{CJK}]")
 _SENTENCE_END = re.compile(rf"[.!?…:;»\"”’)\]。！？；：」』）]$")
 
