@@ -135,8 +135,11 @@ def train_loop(cfg: dict):
             batch = seqs.batch(plan.first_sequence(step, rank, a), plan.micro_batch)
             digest.update(batch["input_ids"].tobytes())
             inputs = {k: torch.from_numpy(v).to(device) for k, v in batch.items()}
-            sync = a == plan.grad_accum - 1 or not hasattr(model, "no_sync")
-            ctx_mgr = model.no_sync() if not sync else contextlib.nullcontext()
+            # Reduce gradients across workers only on the last micro-batch of the step.
+            last = a == plan.grad_accum - 1
+            if hasattr(model, "set_requires_gradient_sync"):  # FSDP2
+                model.set_requires_gradient_sync(last)
+            ctx_mgr = model.no_sync() if not last and hasattr(model, "no_sync") else contextlib.nullcontext()
             with ctx_mgr:
                 loss = model(**inputs, use_cache=False).loss / plan.grad_accum
                 loss.backward()
