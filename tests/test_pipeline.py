@@ -76,6 +76,9 @@ def test_every_decision_recorded_with_reason(sample_run):
     # The scanned PDF page went through OCR.
     book = a.filter(step="ingest", source="books").row(0, named=True)
     assert json.loads(book["detail"])["ocr_pages"] == 1
+    # Web pages record how they were decoded.
+    page = a.filter(step="ingest", source="web", decision="kept").row(0, named=True)
+    assert json.loads(page["detail"])["encoding"]
 
 
 def test_rerun_skips_and_resumes_identically(sample_inputs, sample_run, tmp_path, ray_local):

@@ -30,7 +30,8 @@ FILTERED_SCHEMA = pa.schema(DOC_FIELDS + [
     ("medical_hits", pa.int32()), ("medical_density", pa.float32())])
 TOKENIZED_SCHEMA = pa.schema([("id", pa.string()), ("lang", pa.string()), ("source", pa.string()),
                               ("input_ids", pa.list_(pa.int32())), ("n_tokens", pa.int32())])
-INGEST_DETAIL = ("pages", "ocr_pages", "mean_ocr_confidence", "page_errors", "title")
+# Reader metadata worth auditing: OCR figures of books, how a page was decoded, cut WARC records.
+INGEST_DETAIL = ("pages", "ocr_pages", "mean_ocr_confidence", "page_errors", "title", "encoding", "truncated")
 
 
 def work(out: Path, *parts: str) -> Path:
