@@ -2,24 +2,20 @@
 `lang calibrate`. A bad line is reported with its number, never a crash mid-file."""
 from __future__ import annotations
 
-import gzip
 import json
 from pathlib import Path
 from typing import Iterator
+
+from mmedc.sources.jsonl import open_jsonl
 
 
 class RecordError(ValueError):
     pass
 
 
-def open_text(path: Path):
-    path = Path(path)
-    return gzip.open(path, "rt", encoding="utf-8") if path.name.endswith(".gz") else path.open(encoding="utf-8")
-
-
 def read_jsonl(path: Path, errors: list | None = None) -> Iterator[dict]:
     """Records with a string `text`; bad lines go to `errors` as (line number, reason) or raise."""
-    with open_text(path) as f:
+    with open_jsonl(path) as f:
         try:
             for n, line in enumerate(f, 1):
                 if not line.strip():

@@ -16,7 +16,6 @@ ngrams.npz (sorted hashes and their segment numbers).
 """
 from __future__ import annotations
 
-import gzip
 import hashlib
 import json
 import unicodedata
@@ -91,17 +90,12 @@ def ngram_hashes(toks: list[str], n: int) -> np.ndarray:
 def read_benchmark(path: Path):
     """Yield (item name, field, text) from an MMedBench-layout or plain-`text` JSONL file, and
     (name, "error", message) for lines that cannot be read."""
-    opener = gzip.open if path.name.endswith(".gz") else open
-    with opener(path, "rt", encoding="utf-8") as f:
-        for ln, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                rec = json.loads(line)
-                if not isinstance(rec, dict):
-                    raise ValueError("not a JSON object")
-            except ValueError as e:
-                yield f"{path.name}:{ln}", "error", f"invalid_json: {e}"
+    from mmedc.sources.jsonl import json_objects, open_jsonl
+
+    with open_jsonl(path) as f:
+        for ln, rec, err in json_objects(f):
+            if err is not None:
+                yield f"{path.name}:{ln}", "error", f"invalid_json: {err}"
                 continue
             name = f"{path.name}:{rec.get('id', ln)}"
             found = False

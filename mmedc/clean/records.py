@@ -1,13 +1,13 @@
 """Cleaning of loose JSONL records (`mmedc clean`): the three pipeline steps, annotating instead of dropping."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from mmedc.classify.packs import PackError, available_packs, load_pack
 from mmedc.clean import pii, quality
 from mmedc.clean.decontam import DecontamIndex
 from mmedc.clean.steps import decontam_outcome, pii_rules, quality_outcome
+from mmedc.sources.jsonl import json_objects
 
 BATCH = 256  # records identified together by fastText
 
@@ -49,15 +49,9 @@ class Cleaner:
     def clean_lines(self, lines):
         """Yield one output record per non-empty input line, in order."""
         batch: list[dict] = []
-        for n, line in enumerate(lines, 1):
-            if not line.strip():
-                continue
-            try:
-                rec = json.loads(line)
-                if not isinstance(rec, dict):
-                    raise ValueError("not a JSON object")
-            except ValueError as e:
-                batch.append({"line": n, "error": f"invalid_json: {e}"[:300]})
+        for n, rec, err in json_objects(lines):
+            if err is not None:
+                batch.append({"line": n, "error": f"invalid_json: {err}"[:300]})
                 continue
             if not isinstance(rec.get("text"), str):
                 rec["error"] = "no text field"

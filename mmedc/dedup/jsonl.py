@@ -6,7 +6,6 @@ A line that is not a JSON object, or has no text, is passed through with an `err
 """
 from __future__ import annotations
 
-import gzip
 import hashlib
 import json
 import shutil
@@ -16,10 +15,7 @@ import pyarrow.parquet as pq
 
 from mmedc.config import DedupConfig
 from mmedc.engine.files import atomic_write_parquet
-
-
-def _open(path: Path):
-    return gzip.open(path, "rt", encoding="utf-8") if path.suffix == ".gz" else open(path, encoding="utf-8")
+from mmedc.sources.jsonl import open_jsonl
 
 
 def _parse(line: str, n: int) -> tuple[dict | None, str | None]:
@@ -78,7 +74,7 @@ def dedup_jsonl(inp: Path, out: Path, cfg: DedupConfig, index: Path | None = Non
 
     with Progress(disable=not progress, transient=True) as bar:
         task = bar.add_task("reading + signing", total=None)
-        with _open(inp) as f:
+        with open_jsonl(inp) as f:
             for n, line in enumerate(f, 1):
                 if not line.strip():
                     continue
@@ -111,7 +107,7 @@ def dedup_jsonl(inp: Path, out: Path, cfg: DedupConfig, index: Path | None = Non
         for r in pq.read_table(dec, columns=["id", "cluster"]).to_pylist():
             cluster_of[r["id"]] = r["cluster"]
     tmp = out.with_name(f".{out.name}.tmp")
-    with _open(inp) as f, open(tmp, "w", encoding="utf-8") as w:
+    with open_jsonl(inp) as f, open(tmp, "w", encoding="utf-8") as w:
         k = 0
         for n, line in enumerate(f, 1):
             if not line.strip():

@@ -68,7 +68,7 @@ def ingest(recipe: Recipe, source_index: int, path: str, shard: str, out: Path) 
     audit = AuditLog(shard)
     docs = []
     fname = Path(path).name
-    for rec in read_file(recipe, src, Path(path)):
+    for rec in read_file(src, Path(path), recipe.ocr):
         detail = {k: v for k, v in rec.meta.items() if k in INGEST_DETAIL and v not in (None, [], {})}
         audit.add("ingest", rec.id, src.name, rec.decision, rec.reason,
                   chars=len(rec.text) if rec.text else None, file=fname, **detail)

@@ -26,16 +26,9 @@ def output_line(rec, source: str, file: str) -> dict:
 
 def records_of(path: Path, source: str, lang: str | None, ocr, kind: str):
     from mmedc.config import SourceConfig
+    from mmedc.sources import read_file
 
-    src = SourceConfig(source, kind, [str(path)], lang=lang)
-    if kind == "html":
-        from mmedc.sources.web import read_html
-        return read_html(src, path)
-    if kind == "warc":
-        from mmedc.sources.web import read_warc
-        return read_warc(src, path)
-    from mmedc.sources.books import read_pdf
-    return read_pdf(src, path, ocr)
+    return read_file(SourceConfig(source, kind, [str(path)], lang=lang), path, ocr)
 
 
 def register(app: typer.Typer):

@@ -4,11 +4,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Iterator
 
-from mmedc.config import Recipe, SourceConfig
+from mmedc.config import OcrConfig, SourceConfig
 from mmedc.sources.base import Record
 
 
-def read_file(recipe: Recipe, src: SourceConfig, path: Path) -> Iterator[Record]:
+def read_file(src: SourceConfig, path: Path, ocr: OcrConfig) -> Iterator[Record]:
+    """The records of one input file, by the source's kind (`ocr` is used by PDF sources only)."""
     if src.kind == "jsonl":
         from mmedc.sources.corpus import read_jsonl
         return read_jsonl(src, path)
@@ -23,5 +24,5 @@ def read_file(recipe: Recipe, src: SourceConfig, path: Path) -> Iterator[Record]
         return read_warc(src, path)
     if src.kind == "pdf":
         from mmedc.sources.books import read_pdf
-        return read_pdf(src, path, recipe.ocr)
+        return read_pdf(src, path, ocr)
     raise ValueError(f"unknown source kind {src.kind!r}")
