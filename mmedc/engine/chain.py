@@ -13,6 +13,3 @@ def filter_steps(recipe: Recipe) -> list[Step]:
     # Cleaning after the medical filter: it runs on far fewer documents there.
     return [LangIdStep(recipe), MedicalStep(recipe), QualityStep(recipe), PiiStep(recipe), DecontamStep(recipe)]
 
-
-def filter_step_names(recipe: Recipe) -> list[str]:
-    return [s.name for s in filter_steps(recipe)]

@@ -31,6 +31,3 @@ def atomic_write_json(obj, path: Path):
         f.write("\n")
     os.replace(tmp, path)
 
-
-def read_parquet(path: Path) -> pa.Table:
-    return pq.read_table(path)
