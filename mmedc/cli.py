@@ -31,20 +31,30 @@ def run(
     workers: Optional[int] = typer.Option(None, "--workers", "-w", min=1, help="CPUs for embedded Ray (default: all cores)."),
     restart: bool = typer.Option(False, "--restart", help="Discard a previous run in --out made with another recipe."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
+    local: bool = typer.Option(False, "--local", help="Run every task in this process, without Ray (debugging, small inputs)."),
 ):
     """Run a pipeline recipe. Re-running the same command skips finished work and resumes after a crash."""
     from rich.console import Console
     from rich.table import Table
 
-    from mmedc.config import RecipeError, load_recipe
-    from mmedc.engine.runner import RunError, run as run_pipeline
+    from mmedc.config import load_recipe
+    from mmedc.core.errors import MmedcError
+    from mmedc.engine.runner import run as run_pipeline
+    from mmedc.executor import LocalExecutor
 
     try:
         recipe = load_recipe(pipeline)
-        res = run_pipeline(recipe, out, ray_address=ray_address, workers=workers, restart=restart, progress=not quiet)
-    except (RecipeError, RunError, FileNotFoundError, ValueError) as e:
+        res = run_pipeline(recipe, out, ray_address=ray_address, workers=workers, restart=restart, progress=not quiet,
+                           executor=LocalExecutor() if local else None)
+    except (MmedcError, FileNotFoundError, ValueError) as e:
         fail(str(e), 1)
     console = Console()
+    steps = Table(title="documents per step, in the order they ran")
+    for col in ("step", "in", "kept", "dropped", "failed"):
+        steps.add_column(col, justify="left" if col == "step" else "right")
+    for r in res.steps:
+        steps.add_row(r["step"], *(f"{r[k]:,}" for k in ("in", "kept", "dropped", "failed")))
+    console.print(steps)
     t = res.manifest["totals"]
     table = Table(title=f"{recipe.name}: {t['docs']} documents, {t['tokens']:,} tokens in {len(res.manifest['shards'])} shard(s)")
     table.add_column("language")

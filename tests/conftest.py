@@ -31,7 +31,7 @@ def ray_local():
     import ray
 
     if not ray.is_initialized():
-        from mmedc.engine.ray_runtime import init_ray
+        from mmedc.executor.ray_executor import start as init_ray
 
         init_ray(None, 2)
     yield ray
@@ -43,7 +43,7 @@ def sample_run(sample_inputs, tmp_path_factory) -> Path:
     import ray
 
     from mmedc.config import load_recipe
-    from mmedc.engine.ray_runtime import init_ray
+    from mmedc.executor.ray_executor import start as init_ray
     from mmedc.engine.runner import run
 
     if not ray.is_initialized():

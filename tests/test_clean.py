@@ -13,7 +13,7 @@ from mmedc.clean import decontam as dc
 from mmedc.clean import pii, quality
 from mmedc.clean.examples import BENCHMARK, MEDICAL_NUMBERS, PII_DOCS, PROSE, boilerplate_page, spam_page
 from mmedc.clean.steps import DecontamStep, PiiStep, QualityStep, decontam_outcome, quality_outcome
-from mmedc.engine.step import run_chain
+from mmedc.engine.chain import run_chain
 
 LANGS = ["en", "zh", "ja", "fr", "ru", "es", "de", "ar"]
 

@@ -13,7 +13,7 @@ from mmedc.config import DedupConfig
 from mmedc.dedup.index import DedupIndexError, make_plan, read_index
 from mmedc.dedup.minhash import bands_rows, candidate_probability, signature_table
 from mmedc.dedup.normalize import jaccard, normalize, shingle_hashes
-from mmedc.engine.files import atomic_write_parquet
+from mmedc.core.files import atomic_write_parquet
 from mmedc.sample.texts import GENERAL, MEDICAL
 
 CJK = {"zh", "ja"}

@@ -193,7 +193,7 @@ def test_lang_add_scaffolds_a_pack_the_pipeline_uses(packs_copy):
     from mmedc.classify.packfile import update_pack_file
     from mmedc.config import load_recipe
     from mmedc.classify.steps import LangIdStep, MedicalStep
-    from mmedc.engine.step import run_chain
+    from mmedc.engine.chain import run_chain
     from mmedc.audit import AuditLog
 
     res = CliRunner().invoke(app, ["lang", "add", "it", "--name", "Italian", "--script", "latin", "--tesseract", "ita"])

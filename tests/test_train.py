@@ -17,7 +17,7 @@ GPU_LOGIC = {"strategy": "fsdp", "activation_checkpointing": True}
 @pytest.fixture(scope="module")
 def one_worker(sample_run, tmp_path_factory):
     """24 steps on one worker (2 micro-batches of 2 per step; the sample is ~22 steps), checkpoints at 8, 16, 24."""
-    from mmedc.engine.ray_runtime import init_ray
+    from mmedc.executor.ray_executor import start as init_ray
     from mmedc.train.launch import train
 
     init_ray(None, 2)

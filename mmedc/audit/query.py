@@ -165,17 +165,44 @@ def row_scores(row: dict) -> dict:
 
 
 def texts(out: Path, keys: pl.DataFrame) -> pl.DataFrame:
-    """Texts of the given (shard, id) rows from work/ingest (every ingested document's text as read)."""
+    """Texts of the given (shard, id) rows: kept documents from work/filtered; the others (only kept
+    text is written) read again from the shard's input, as its marker names it."""
     parts = []
     for sh in keys["shard"].unique().sort().to_list():
-        p = Path(out) / "work" / "ingest" / f"{sh}.parquet"
+        ids = set(keys.filter(pl.col("shard") == sh)["id"].to_list())
+        p = Path(out) / "work" / "filtered" / f"{sh}.parquet"
+        got = pl.DataFrame(schema={"id": pl.String, "text": pl.String, "url": pl.String})
         if p.exists():
-            ids = keys.filter(pl.col("shard") == sh)["id"]
-            t = pl.read_parquet(p, columns=["id", "text", "url"]).filter(pl.col("id").is_in(ids.implode()))
-            parts.append(t.with_columns(pl.lit(sh).alias("shard")))
+            got = pl.read_parquet(p, columns=["id", "text", "url"]).filter(pl.col("id").is_in(list(ids)))
+        missing = ids - set(got["id"].to_list())
+        if missing:
+            got = pl.concat([got, _reread(Path(out), sh, missing)])
+        parts.append(got.with_columns(pl.lit(sh).alias("shard")))
     if not parts:
         return pl.DataFrame(schema={"id": pl.String, "text": pl.String, "url": pl.String, "shard": pl.String})
     return pl.concat(parts)
+
+
+def _reread(out: Path, shard: str, ids: set[str]) -> pl.DataFrame:
+    """Documents of one shard read again from its input file (or part), as the run read them."""
+    from mmedc.config import OcrConfig, SourceConfig
+    from mmedc.sources.registry import read_file
+
+    empty = pl.DataFrame(schema={"id": pl.String, "text": pl.String, "url": pl.String})
+    try:
+        state = json.loads((out / "work" / "recipe.json").read_text())
+        inp = json.loads((out / "work" / "done" / "filter" / f"{shard}.json").read_text())["input"]
+        src = SourceConfig(**state["sources"][inp["source"]])
+    except (OSError, KeyError, IndexError, TypeError, json.JSONDecodeError):
+        return empty
+    rows = []
+    part = tuple(inp["part"]) if inp.get("part") else None
+    for rec in read_file(src, Path(inp["path"]), OcrConfig(**state.get("ocr", {})), part):
+        if rec.id in ids and rec.text is not None:
+            rows.append({"id": rec.id, "text": rec.text, "url": rec.url if isinstance(rec.url, str) else None})
+            if len(rows) == len(ids):
+                break
+    return pl.DataFrame(rows, schema=empty.schema) if rows else empty
 
 
 def sample(out: Path, step: str, decision: str | None = None, reason: str | None = None,

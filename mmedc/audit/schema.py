@@ -7,8 +7,7 @@ documents too, so thresholds can be re-tuned from the audit alone.
 """
 import pyarrow as pa
 
-KEPT, DROPPED, FAILED = "kept", "dropped", "failed"
-DECISIONS = (KEPT, DROPPED, FAILED)
+from mmedc.core.decisions import DECISIONS, DROPPED, FAILED, KEPT  # noqa: F401 - re-exported
 
 AUDIT_SCHEMA = pa.schema(
     [

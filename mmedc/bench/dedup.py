@@ -127,7 +127,7 @@ def run_mmedc(docs: list[dict], threshold: float, work: Path, parts: int) -> dic
 
 def _sign(cfg, docs: list[dict], path: str) -> float:
     from mmedc.dedup.minhash import signature_table
-    from mmedc.engine.files import atomic_write_parquet
+    from mmedc.core.files import atomic_write_parquet
 
     atomic_write_parquet(signature_table(docs, cfg, CJK), Path(path))
     return _rss_mb()
@@ -258,7 +258,7 @@ def run():
     from rich.console import Console
     from rich.table import Table
 
-    from mmedc.engine.ray_runtime import init_ray
+    from mmedc.executor.ray_executor import start as init_ray
     from mmedc.paths import dev_data_dir
 
     data = dev_data_dir()

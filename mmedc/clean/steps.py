@@ -1,6 +1,6 @@
 """The cleaning steps of the filter chain (after langid and medical): quality → pii → decontam.
 
-Each is a `mmedc.engine.step.Step`: one audit row per document with its scores (kept documents too).
+Each is a registered `mmedc.core.step.Step`: one audit row per document with its scores (kept documents too).
 Rules come from the document's language pack, read once per language.
 """
 from __future__ import annotations
@@ -11,7 +11,7 @@ from mmedc.classify.packs import load_pack
 from mmedc.clean import decontam as dc
 from mmedc.clean import pii, quality
 from mmedc.config import Recipe
-from mmedc.engine.step import DROPPED, KEPT, Outcome, Step
+from mmedc.core.step import DROPPED, KEPT, Outcome, Step, step
 
 
 @functools.lru_cache(maxsize=None)
@@ -61,10 +61,12 @@ def decontam_outcome(index: dc.DecontamIndex | None, text: str, min_coverage: fl
     return Outcome(KEPT, None, scores)
 
 
+@step("quality")
 class QualityStep(Step):
-    name = "quality"
+    table = "quality"
 
     def __init__(self, recipe: Recipe):
+        super().__init__(recipe)
         self.enabled = recipe.quality.enabled
 
     def process(self, docs):
@@ -73,10 +75,12 @@ class QualityStep(Step):
         return [quality_outcome(d["text"], d["lang"]) for d in docs]
 
 
+@step("pii")
 class PiiStep(Step):
-    name = "pii"
+    table = "pii"
 
     def __init__(self, recipe: Recipe):
+        super().__init__(recipe)
         self.enabled = recipe.pii.enabled
 
     def process(self, docs):
@@ -85,12 +89,14 @@ class PiiStep(Step):
         return [scrub_doc(d) for d in docs]
 
 
+@step("decontam")
 class DecontamStep(Step):
     """Without an index in the recipe every document is kept (the audit rows show the step ran)."""
 
-    name = "decontam"
+    table = "decontam"
 
     def __init__(self, recipe: Recipe):
+        super().__init__(recipe)
         cfg = recipe.decontam
         self.min_coverage = cfg.min_coverage
         self.index = load_index(str(recipe.base_dir / cfg.index)) if cfg.index else None

@@ -27,16 +27,14 @@ def register(app: typer.Typer):
         """
         import dataclasses
 
-        import ray
-
         from mmedc.config import DedupConfig
         from mmedc.dedup.index import DedupIndexError
         from mmedc.dedup.jsonl import dedup_jsonl
-        from mmedc.engine.ray_runtime import init_ray
+        from mmedc.executor.ray_executor import start, stop
 
         cfg = DedupConfig()
         cfg = dataclasses.replace(cfg, **{k: v for k, v in (("threshold", threshold), ("num_perm", num_perm)) if v is not None})
-        started = init_ray(ray_address, workers)
+        started = start(ray_address, workers)
         try:
             s = dedup_jsonl(inp, out, cfg, index, shard_size, progress=not quiet)
         except (DedupIndexError, ValueError, OSError) as e:
@@ -44,7 +42,7 @@ def register(app: typer.Typer):
             raise typer.Exit(1)
         finally:
             if started:
-                ray.shutdown()
+                stop()
         typer.echo(f"{s['documents']} documents: {s['duplicates']} duplicates, {s['kept']} kept, "
                    f"{s['errors']} unreadable line(s); {s['candidates']} candidate pairs, {s['edges']} verified "
                    f"→ {out}" + (f"; index {index} extended" if index else ""))

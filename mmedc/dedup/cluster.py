@@ -35,7 +35,7 @@ import pyarrow.parquet as pq
 from mmedc.config import DedupConfig
 from mmedc.dedup.minhash import band_keys
 from mmedc.dedup.normalize import jaccard, mix64
-from mmedc.engine.files import atomic_write_parquet
+from mmedc.core.files import atomic_write_parquet
 
 ROW_MASK = np.int64(0xFFFFFFFF)
 MAX_STAR_ROUNDS = 64
@@ -337,23 +337,29 @@ def components(plan: Plan, run) -> int:
 
 
 def run_plan(plan: Plan, *_deps) -> dict:
-    """Runs every stage as Ray tasks (this function itself runs as a zero-CPU Ray task or in the driver)."""
-    import ray
+    """Runs every stage as tasks of the current executor (this function itself runs as a zero-CPU task
+    or in the driver)."""
+    from mmedc.executor import current
 
+    ex = current()
     t0 = time.time()
     shutil.rmtree(plan.work, ignore_errors=True)
-    opts = dict(num_cpus=1, max_retries=3)
-    if plan.fresh_workers:
-        opts["max_calls"] = 1
+
+    class _Task:  # fn.remote(*args) -> a handle, as the stages below are written
+        def __init__(self, fn, name):
+            self.fn, self.name = fn, name
+
+        def remote(self, *args):
+            return ex.submit(self.fn, *args, name=self.name, num_cpus=1, retries=3, fresh=plan.fresh_workers)
 
     def remote(fn, name):
-        return ray.remote(fn).options(name=f"dedup-{name}", **opts)
+        return _Task(fn, f"dedup-{name}")
 
     new = [c for c, s in enumerate(plan.shards) if not s.index]
     stats: dict[str, list] = {}
 
     def gather(name, refs):
-        res = ray.get(refs)
+        res = [ex.result(h) for h in refs]
         stats.setdefault(name, []).extend(res)
         return res
 
@@ -380,8 +386,8 @@ def run_plan(plan: Plan, *_deps) -> dict:
     return summary
 
 
-def submit_plan(plan: Plan, deps: list) -> "ray.ObjectRef":  # noqa: F821
-    import ray
+def submit_plan(plan: Plan, deps: list):
+    """run_plan as one zero-CPU task after `deps` (executor handles); returns its handle."""
+    from mmedc.executor import current
 
-    task = ray.remote(run_plan).options(name="dedup", num_cpus=0, max_retries=1)
-    return task.remote(plan, *deps)
+    return current().submit(run_plan, plan, name="dedup", num_cpus=0, retries=1, deps=deps)

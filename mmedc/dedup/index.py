@@ -16,7 +16,7 @@ from pathlib import Path
 from mmedc.config import DedupConfig
 from mmedc.dedup.cluster import Plan, Shard
 from mmedc.dedup.minhash import auto_partitions, bands_rows
-from mmedc.engine.files import atomic_write_json
+from mmedc.core.files import atomic_write_json
 
 # Settings that change shingles, signatures or band keys: an index is only usable with the same ones.
 KEYED = ("num_perm", "seed", "ngram", "cjk_ngram")

@@ -14,7 +14,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 
 from mmedc.config import DedupConfig
-from mmedc.engine.files import atomic_write_parquet
+from mmedc.core.files import atomic_write_parquet
 from mmedc.sources.jsonl import open_jsonl
 
 
@@ -51,16 +51,17 @@ def _cjk_of(rec: dict) -> dict:
 
 def dedup_jsonl(inp: Path, out: Path, cfg: DedupConfig, index: Path | None = None,
                 shard_size: int = 20000, progress: bool = True) -> dict:
-    import ray
     from rich.progress import Progress
 
     from mmedc.dedup.cluster import run_plan
     from mmedc.dedup.index import make_plan
+    from mmedc.executor import current
+
+    ex = current()
 
     inp, out = Path(inp), Path(out)
     work = out.with_name(f".{out.name}.dedup-work")
     shutil.rmtree(work, ignore_errors=True)
-    sign = ray.remote(_sign).options(name="dedup-sign", num_cpus=1, max_retries=3)
     refs, shards, ids, errors, buf = [], [], [], {}, []
     seen: dict[str, int] = {}
     n_docs = 0
@@ -68,7 +69,7 @@ def dedup_jsonl(inp: Path, out: Path, cfg: DedupConfig, index: Path | None = Non
     def flush():
         name = f"part-{len(shards):05d}"
         sig = work / "sig" / f"{name}.parquet"
-        refs.append(sign.remote(cfg, list(buf), str(sig)))
+        refs.append(ex.submit(_sign, cfg, list(buf), str(sig), name="dedup-sign"))
         shards.append((name, str(sig), str(work / "decisions" / f"{name}.parquet")))
         buf.clear()
 
@@ -97,11 +98,12 @@ def dedup_jsonl(inp: Path, out: Path, cfg: DedupConfig, index: Path | None = Non
                 bar.advance(task)
         if buf or not shards:
             flush()
-        ray.get(refs)
+        for h in refs:
+            ex.result(h)
         bar.update(task, description="clustering")
         batch = "jsonl-" + hashlib.sha1(str(inp.resolve()).encode()).hexdigest()[:12]
         plan = make_plan(cfg, work / "stages", shards, n_docs, index, batch)
-        summary = ray.get(ray.remote(run_plan).options(name="dedup", num_cpus=0).remote(plan))
+        summary = ex.result(ex.submit(run_plan, plan, name="dedup", num_cpus=0))
     cluster_of = {}
     for _, _, dec in shards:
         for r in pq.read_table(dec, columns=["id", "cluster"]).to_pylist():

@@ -13,7 +13,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 
 from mmedc.config import Recipe
-from mmedc.engine.files import atomic_write_parquet
+from mmedc.core.files import ParquetStream
 
 
 def _dir(out: Path, *parts: str) -> Path:
@@ -27,12 +27,28 @@ def index_dir(recipe: Recipe, out: Path) -> Path:
     return Path(idx) if Path(idx).is_absolute() else recipe.base_dir / idx
 
 
-def write_signatures(recipe: Recipe, docs: list[dict], out: Path, shard: str):
-    from mmedc.classify.packs import load_pack
-    from mmedc.dedup.minhash import signature_table
+class SignatureStream:
+    """MinHash signatures of a shard's kept documents, computed and written batch by batch."""
 
-    cjk = {c for c in recipe.languages if load_pack(c).cjk}
-    atomic_write_parquet(signature_table(docs, recipe.dedup, cjk), _dir(out, "minhash", f"{shard}.parquet"))
+    def __init__(self, recipe: Recipe, out: Path, shard: str):
+        from mmedc.classify.packs import load_pack
+        from mmedc.dedup.minhash import SIG_SCHEMA
+
+        self.cfg = recipe.dedup
+        self.cjk = {c for c in recipe.languages if load_pack(c).cjk}
+        self.stream = ParquetStream(_dir(out, "minhash", f"{shard}.parquet"), SIG_SCHEMA, rows_per_group=4096)
+
+    def write(self, docs: list[dict]):
+        from mmedc.dedup.minhash import signature_table
+
+        if docs:
+            self.stream.write_table(signature_table(docs, self.cfg, self.cjk))
+
+    def commit(self):
+        self.stream.commit()
+
+    def abort(self):
+        self.stream.abort()
 
 
 def plan_for(recipe: Recipe, shards: list[str], out: Path):
@@ -61,12 +77,11 @@ def _run(recipe: Recipe, shards: list[str], out: Path, *_deps) -> dict:
 
 
 def submit(recipe: Recipe, shards: list[str], out: Path, deps: list):
-    """Plans after the filter tasks (it needs their signature files) and runs the stages as Ray tasks;
-    returns one ref that completes when work/dedup/<shard>.parquet exists for every shard."""
-    import ray
+    """Plans after the filter tasks (it needs their signature files) and runs the stages as tasks;
+    returns one handle that completes when work/dedup/<shard>.parquet exists for every shard."""
+    from mmedc.executor import current
 
-    task = ray.remote(_run).options(name="dedup", num_cpus=0, max_retries=1)
-    return task.remote(recipe, shards, out, *deps)
+    return current().submit(_run, recipe, shards, out, name="dedup", num_cpus=0, retries=1, deps=deps)
 
 
 def duplicates_of(out: Path, shard: str) -> dict[str, dict]:

@@ -1,11 +1,14 @@
-"""Runs a recipe on Ray: plans shards, submits one task per shard per stage, resumes finished work.
+"""Runs a recipe: plans work units, submits one task per unit per stage to the executor, resumes
+finished work.
 
-Stages are chained through Ray object references, so a shard's filter task starts as soon as its
-own ingest task finishes; dedup waits for every shard. Finished tasks leave a marker file after their
-outputs are in place (atomic renames), so a re-run skips them and a crashed run resumes.
+A unit's filter task reads its slice of a file and streams it through the chain; dedup waits for
+every unit; finalize and the shard writer follow. Finished tasks leave a marker after their outputs
+are in place, recording the input they read (path, size, modification time, part), so a re-run skips
+them only while that input is unchanged, and units that are no longer planned lose their outputs.
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 import time
@@ -13,11 +16,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from mmedc.config import Recipe
+from mmedc.core.errors import MmedcError
+from mmedc.core.files import atomic_write_json
+from mmedc.core.layout import marker, read_marker, work
+from mmedc.core.readers import READERS, WorkUnit
 from mmedc.engine import stages
-from mmedc.engine.files import atomic_write_json
 
 
-class RunError(RuntimeError):
+class RunError(MmedcError, RuntimeError):
     pass
 
 
@@ -28,22 +34,40 @@ class RunResult:
     seconds: float
     failed_tasks: list[str] = field(default_factory=list)
     skipped_tasks: int = 0
+    steps: list[dict] = field(default_factory=list)  # per step: in / kept / dropped / failed, in run order
 
 
-def plan_shards(recipe: Recipe) -> list[tuple[int, str, str]]:
-    """(source index, file, shard name) for every input file; shard names are stable across runs."""
-    plan = []
+def plan_units(recipe: Recipe) -> list[WorkUnit]:
+    """Every input file, cut into parts by its reader when it is large; names are stable across runs:
+    `<source>-<file number>` for a whole file, `<source>-<file number>-p<part>` for a part."""
+    units = []
+    cfg = recipe.pipeline
     for si, src in enumerate(recipe.sources):
         files = recipe.source_files(src)
         if not files:
             raise RunError(f"source {src.name!r} matched no {src.kind} files in {src.paths}")
+        spec = READERS.get(src.kind)
         for fi, f in enumerate(files):
-            plan.append((si, str(f), f"{src.name}-{fi:05d}"))
-    return plan
+            base = f"{src.name}-{fi:05d}"
+            parts = _split(spec, src, f, cfg.unit_docs, cfg.unit_bytes)
+            if len(parts) <= 1:
+                units.append(WorkUnit(si, str(f), base, None, parts[0][2] if parts else None))
+            else:
+                units += [WorkUnit(si, str(f), f"{base}-p{k:04d}", (a, b), est) for k, (a, b, est) in enumerate(parts)]
+    return units
+
+
+def _split(spec, src, path: Path, unit_docs: int, unit_bytes: int) -> list[tuple]:
+    if spec.split is None:
+        return []
+    try:
+        return spec.split(src, path, unit_docs, unit_bytes)
+    except Exception:  # noqa: BLE001 - an unreadable file is one unit; its reader records why
+        return []
 
 
 def _check_state(recipe: Recipe, out: Path, restart: bool):
-    state = out / "work" / "recipe.json"
+    state = work(out, "recipe.json")
     fp = recipe.fingerprint()
     if state.exists():
         old = json.loads(state.read_text()).get("fingerprint")
@@ -54,14 +78,32 @@ def _check_state(recipe: Recipe, out: Path, restart: bool):
             for sub in ("work", "audit", "shards"):
                 shutil.rmtree(out / sub, ignore_errors=True)
             (out / "manifest.json").unlink(missing_ok=True)
-    atomic_write_json({"recipe": recipe.name, "fingerprint": fp}, state)
+    # The sources and OCR settings let `mmedc audit sample` re-read a dropped document's text from
+    # its input (only kept text is written under work/).
+    atomic_write_json({"recipe": recipe.name, "fingerprint": fp,
+                       "sources": [dataclasses.asdict(s) for s in recipe.sources],
+                       "ocr": dataclasses.asdict(recipe.ocr)}, state)
+
+
+def _drop_stale(out: Path, planned: set[str]):
+    """Outputs of units no longer planned (an input removed or renamed) must not reach the shards."""
+    done = work(out, "done", "filter")
+    stale = {p.stem for p in done.glob("*.json")} - planned if done.is_dir() else set()
+    for shard in stale:
+        for stage in ("filter", "finalize", "ingest"):
+            marker(out, stage, shard).unlink(missing_ok=True)
+        for sub in ("filtered", "minhash", "tokenized", "dedup", "ingest"):
+            work(out, sub, f"{shard}.parquet").unlink(missing_ok=True)
+        for f in (out / "audit").glob(f"*/{shard}.parquet"):
+            f.unlink()
+    return stale
 
 
 def validate(recipe: Recipe):
-    """Fail fast, before Ray starts, on what would fail in every task."""
+    """Fail fast, before any task starts, on what would fail in every task."""
     from mmedc.classify.langid import default_model_path
-    from mmedc.classify.packs import load_pack
     from mmedc.classify.medical import get_classifier
+    from mmedc.classify.packs import load_pack
     from mmedc.shards.tokenizer import load_tokenizer
 
     for code in recipe.languages:
@@ -74,88 +116,104 @@ def validate(recipe: Recipe):
     return load_tokenizer(recipe.tokenize.tokenizer, recipe.tokenize.eos_token)
 
 
-def _submit_and_wait(recipe: Recipe, plan, out: Path, progress: bool) -> tuple[list[str], int]:
-    import ray
-
+def _submit_and_wait(ex, recipe: Recipe, units: list[WorkUnit], out: Path, progress: bool) -> tuple[list[str], int]:
     from mmedc.dedup import stage as dedup_stage
     from mmedc.engine.progress import StageProgress
     from mmedc.shards import writer as shard_writer
 
-    opts = dict(num_cpus=1, max_retries=3)
-    ingest = ray.remote(stages.ingest).options(name="ingest", **opts)
-    filt = ray.remote(stages.filter_shard).options(name="filter", **opts)
-    final = ray.remote(stages.finalize_shard).options(name="finalize", **opts)
-    shards = [s for _, _, s in plan]
-    refs: dict[str, list] = {"ingest": [], "filter": [], "dedup": [], "finalize": [], "shards": []}
-    labels: dict = {}
+    shards = [u.shard for u in units]
+    handles: dict[str, list] = {"filter": [], "dedup": [], "finalize": [], "shards": []}
+    docs: dict = {}
     skipped = 0
 
-    def add(stage, ref, label):
-        refs[stage].append(ref)
-        labels[ref] = label
-        return ref
+    def add(stage, h, n_docs=None):
+        handles[stage].append(h)
+        docs[h.name] = n_docs
+        return h
 
-    filter_refs = []
-    for si, path, shard in plan:
-        dep = None
-        if stages.read_marker(out, "ingest", shard) is None:
-            dep = add("ingest", ingest.remote(recipe, si, path, shard, out), f"ingest {shard}")
+    filter_handles = []
+    for u in units:
+        m = read_marker(out, "filter", u.shard)
+        if m is None or m.get("input") != stages.input_key(u):
+            marker(out, "finalize", u.shard).unlink(missing_ok=True)
+            filter_handles.append(add("filter", ex.submit(stages.filter_unit, recipe, u, out, name=f"filter {u.shard}"), u.docs))
         else:
             skipped += 1
-        if dep is not None or stages.read_marker(out, "filter", shard) is None:
-            filter_refs.append(add("filter", filt.remote(recipe, shard, out, *([dep] if dep else [])), f"filter {shard}"))
-        else:
-            skipped += 1
-    if filter_refs or stages.read_marker(out, "dedup", "all") is None:
-        # New or re-filtered shards change the clusters: dedup, finalize and shards run again.
+    if filter_handles or read_marker(out, "dedup", "all") is None:
+        # New or re-filtered units change the clusters: dedup, finalize and shards run again.
         for sh in shards:
-            stages.marker(out, "finalize", sh).unlink(missing_ok=True)
-        stages.marker(out, "dedup", "all").unlink(missing_ok=True)
-        dedup_ref = add("dedup", dedup_stage.submit(recipe, shards, out, filter_refs), "dedup")
+            marker(out, "finalize", sh).unlink(missing_ok=True)
+        marker(out, "dedup", "all").unlink(missing_ok=True)
+        h = dedup_stage.submit(recipe, shards, out, filter_handles)
+        h.name = "dedup"
+        dedup_h = add("dedup", h)
     else:
-        dedup_ref = None
+        dedup_h = None
         skipped += 1
-    final_refs = []
+    final_handles = []
     for sh in shards:
-        if stages.read_marker(out, "finalize", sh) is None:
-            final_refs.append(add("finalize", final.remote(recipe, sh, out, *([dedup_ref] if dedup_ref else [])),
-                                  f"finalize {sh}"))
+        if read_marker(out, "finalize", sh) is None:
+            final_handles.append(add("finalize", ex.submit(stages.finalize_shard, recipe, sh, out, name=f"finalize {sh}",
+                                                           deps=[dedup_h] if dedup_h else [])))
         else:
             skipped += 1
-    shards_ref = None
-    if final_refs or stages.read_marker(out, "shards", "all") is None:
-        stages.marker(out, "shards", "all").unlink(missing_ok=True)
-        shards_ref = add("shards", shard_writer.submit(recipe, shards, out, final_refs), "shards")
-    failed = StageProgress({k: v for k, v in refs.items() if v}, labels, enabled=progress).wait()
+    shards_h = None
+    if final_handles or read_marker(out, "shards", "all") is None:
+        marker(out, "shards", "all").unlink(missing_ok=True)
+        shards_h = shard_writer.submit(recipe, shards, out, final_handles)
+        shards_h.name = "shards"
+        add("shards", shards_h)
+    failed = StageProgress(ex, {k: v for k, v in handles.items() if v}, docs, enabled=progress).wait()
     # Global stages get their markers here, once their task succeeded.
-    for ref, stage in ((dedup_ref, "dedup"), (shards_ref, "shards")):
-        if ref is not None and not any(f.startswith(stage) for f in failed):
-            atomic_write_json({"stage": stage}, stages.marker(out, stage, "all"))
+    for h, stage in ((dedup_h, "dedup"), (shards_h, "shards")):
+        if h is not None and not any(f.startswith(stage) for f in failed):
+            atomic_write_json({"stage": stage}, marker(out, stage, "all"))
     return failed, skipped
 
 
-def run(recipe: Recipe, out: Path, ray_address: str | None = None, workers: int | None = None,
-        restart: bool = False, progress: bool = True) -> RunResult:
-    import ray
+def step_totals(out: Path) -> list[dict]:
+    """Per step, in the order the run ran them: documents in / kept / dropped / failed (from the markers)."""
+    totals: dict[str, dict] = {}
+    for stage in ("filter", "finalize"):
+        d = work(out, "done", stage)
+        for p in sorted(d.glob("*.json")) if d.is_dir() else []:
+            for step, c in (json.loads(p.read_text()).get("counts") or {}).items():
+                t = totals.setdefault(step, {"step": step, "in": 0, "kept": 0, "dropped": 0, "failed": 0})
+                for k in ("kept", "dropped", "failed"):
+                    t[k] += c.get(k, 0)
+                    t["in"] += c.get(k, 0)
+    return list(totals.values())
 
-    from mmedc.engine.ray_runtime import init_ray
+
+def run(recipe: Recipe, out: Path, ray_address: str | None = None, workers: int | None = None,
+        restart: bool = False, progress: bool = True, executor=None) -> RunResult:
+    """Run on Ray (embedded, or the cluster at `ray_address`), or on the given executor
+    (e.g. `LocalExecutor()` for debugging: everything in this process)."""
     from mmedc.shards.manifest import build_manifest
 
     t0 = time.time()
     out = Path(out).resolve()
     tok = validate(recipe)
-    plan = plan_shards(recipe)
+    units = plan_units(recipe)
     out.mkdir(parents=True, exist_ok=True)
     _check_state(recipe, out, restart)
+    _drop_stale(out, {u.shard for u in units})
 
-    started = init_ray(ray_address, workers)
+    started = False
+    if executor is None:
+        from mmedc.executor.ray_executor import RayExecutor, start
+
+        started = start(ray_address, workers)
+        executor = RayExecutor()
     try:
-        failed, skipped = _submit_and_wait(recipe, plan, out, progress)
+        failed, skipped = _submit_and_wait(executor, recipe, units, out, progress)
     finally:
         if started:
-            ray.shutdown()
+            from mmedc.executor.ray_executor import stop
+
+            stop()
     manifest = build_manifest(out, tok.info(), recipe.name, recipe.fingerprint())
-    result = RunResult(out, manifest, time.time() - t0, failed, skipped)
+    result = RunResult(out, manifest, time.time() - t0, failed, skipped, step_totals(out))
     if failed:
         raise RunError(f"{len(failed)} task(s) failed after retries: {', '.join(failed[:10])}; "
                        "re-run the same command to retry them (finished work is kept)")

@@ -10,7 +10,7 @@ from pathlib import Path
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from mmedc.engine.files import atomic_write_json
+from mmedc.core.files import atomic_write_json
 
 
 def sha256_file(path: Path) -> str:

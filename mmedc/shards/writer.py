@@ -21,7 +21,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from mmedc.config import Recipe, ShardsConfig
-from mmedc.engine.files import atomic_write_json, atomic_write_parquet
+from mmedc.core.files import atomic_write_json, atomic_write_parquet
 
 # `copy` numbers the repeats of an up-sampled document (0 = the first or only one).
 SHARD_SCHEMA = pa.schema([("id", pa.string()), ("lang", pa.string()), ("source", pa.string()),
@@ -109,13 +109,10 @@ def gather(out: Path, name: str) -> int:
 
 
 def _map(fn, calls: list[tuple]) -> list:
-    """Run calls as Ray tasks when inside Ray (nested tasks; a blocked parent lends its CPU), else in order."""
-    import ray
+    """Run calls as tasks of the current executor (nested tasks on Ray; a blocked parent lends its CPU)."""
+    from mmedc.executor import current
 
-    if not ray.is_initialized():
-        return [fn(*c) for c in calls]
-    task = ray.remote(fn).options(name=f"shards-{fn.__name__}", num_cpus=1, max_retries=3)
-    return ray.get([task.remote(*c) for c in calls])
+    return current().map(fn, calls, name=f"shards-{fn.__name__}")
 
 
 def write_output_shards(recipe: Recipe, shards: list[str], out: Path, *_deps) -> list[str]:
@@ -148,7 +145,6 @@ def write_output_shards(recipe: Recipe, shards: list[str], out: Path, *_deps) ->
 
 
 def submit(recipe: Recipe, shards: list[str], out: Path, deps: list):
-    import ray
+    from mmedc.executor import current
 
-    task = ray.remote(write_output_shards).options(name="shards", num_cpus=1, max_retries=3)
-    return task.remote(recipe, shards, out, *deps)
+    return current().submit(write_output_shards, recipe, shards, out, name="shards", deps=deps)

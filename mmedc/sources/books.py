@@ -9,12 +9,12 @@ from fnmatch import fnmatch
 from pathlib import Path
 from typing import Iterator
 
-from mmedc.config import OcrConfig, SourceConfig
+from mmedc.core.readers import reader
+from mmedc.core.record import Record
 from mmedc.extract.pdf import extract_pdf
-from mmedc.sources.base import Record
 
 
-def book_lang(src: SourceConfig, path: Path) -> str | None:
+def book_lang(src, path: Path) -> str | None:
     p = Path(path).as_posix()
     for pattern, lang in (getattr(src, "lang_by_path", None) or {}).items():
         pat = pattern.replace("**/", "")  # fnmatch's "*" already crosses folders
@@ -23,5 +23,6 @@ def book_lang(src: SourceConfig, path: Path) -> str | None:
     return src.lang
 
 
-def read_pdf(src: SourceConfig, path: Path, ocr: OcrConfig) -> Iterator[Record]:
+@reader("pdf", suffixes=(".pdf",), options=("ocr",))
+def read_pdf(src, path: Path, ocr=None) -> Iterator[Record]:
     yield extract_pdf(f"{src.name}:{path.name}", path, lang=book_lang(src, path), ocr=ocr)

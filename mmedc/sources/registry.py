@@ -1,28 +1,23 @@
-"""Picks the reader for a source kind."""
+"""Reads a work unit (a file or a part of it) with the reader registered for its source kind."""
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Iterator
 
-from mmedc.config import OcrConfig, SourceConfig
-from mmedc.sources.base import Record
+from mmedc.core.readers import READERS, WorkUnit
+from mmedc.core.record import Record
 
 
-def read_file(src: SourceConfig, path: Path, ocr: OcrConfig) -> Iterator[Record]:
-    """The records of one input file, by the source's kind (`ocr` is used by PDF sources only)."""
-    if src.kind == "jsonl":
-        from mmedc.sources.corpus import read_jsonl
-        return read_jsonl(src, path)
-    if src.kind == "parquet":
-        from mmedc.sources.corpus import read_parquet
-        return read_parquet(src, path)
-    if src.kind == "html":
-        from mmedc.sources.web import read_html
-        return read_html(src, path)
-    if src.kind == "warc":
-        from mmedc.sources.web import read_warc
-        return read_warc(src, path)
-    if src.kind == "pdf":
-        from mmedc.sources.books import read_pdf
-        return read_pdf(src, path, ocr)
-    raise ValueError(f"unknown source kind {src.kind!r}")
+def read_file(src, path: Path, ocr=None, part: tuple[int, int] | None = None) -> Iterator[Record]:
+    """The records of one input file (or of `part` of it), by the source's kind."""
+    spec = READERS.get(src.kind)
+    kw = {}
+    if part is not None:
+        kw["part"] = part
+    if "ocr" in spec.options:
+        kw["ocr"] = ocr
+    return spec.read(src, Path(path), **kw)
+
+
+def read_unit(src, unit: WorkUnit, ocr=None) -> Iterator[Record]:
+    return read_file(src, Path(unit.path), ocr, unit.part)

@@ -13,7 +13,7 @@ import zlib
 from pathlib import Path
 from typing import Iterator
 
-from mmedc.config import SourceConfig
+from mmedc.core.readers import reader
 from mmedc.extract.html import extract_html, looks_like_html, with_url
 from mmedc.sources.base import Record, short_error
 
@@ -22,7 +22,8 @@ MAX_PAYLOAD = 8 << 20
 DOC_RECORDS = ("response", "resource", "revisit")
 
 
-def read_html(src: SourceConfig, path: Path) -> Iterator[Record]:
+@reader("html", suffixes=(".html", ".htm", ".html.gz", ".htm.gz"))
+def read_html(src, path: Path) -> Iterator[Record]:
     rid = f"{src.name}:{path.name}"
     try:
         raw = gzip.decompress(path.read_bytes()) if path.name.endswith(".gz") else path.read_bytes()
@@ -117,7 +118,8 @@ def _records(f, skip: int):
             yield n, rec
 
 
-def read_warc(src: SourceConfig, path: Path) -> Iterator[Record]:
+@reader("warc", suffixes=(".warc", ".warc.gz", ".arc", ".arc.gz"))
+def read_warc(src, path: Path) -> Iterator[Record]:
     from warcio.exceptions import ArchiveLoadFailed
 
     base = f"{src.name}:{path.name}"

@@ -50,7 +50,7 @@ def train(shards: str | Path, model: str, out: str | Path, steps: int, device: s
           resume: bool = False, stop_after: int | None = None, overrides: dict | None = None, seed: int = 0,
           strategy: str | None = None, log_every: int = 10, keep: int = 2, ray_address: str | None = None,
           progress: bool = True, activation_checkpointing: bool | None = None) -> TrainResult:
-    from mmedc.engine.files import atomic_write_json
+    from mmedc.core.files import atomic_write_json
     from mmedc.train.data import PackedSequences, load_shards
     from mmedc.train.model import resolve_model
 
@@ -90,7 +90,7 @@ def train(shards: str | Path, model: str, out: str | Path, steps: int, device: s
     from ray.train import CheckpointConfig, FailureConfig, RunConfig, ScalingConfig
     from ray.train.torch import TorchConfig, TorchTrainer
 
-    from mmedc.engine.ray_runtime import init_ray
+    from mmedc.executor.ray_executor import start as init_ray
     from mmedc.train.loop import train_loop
 
     runs = list((out / "checkpoints").glob("run-*"))
