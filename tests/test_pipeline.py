@@ -46,7 +46,7 @@ def test_shards_load_with_datasets(sample_run):
 
 def test_conservation_per_shard_and_step(sample_run):
     a = audit(sample_run)
-    order = ["ingest", "langid", "medical", "quality", "pii", "decontam", "dedup", "tokenize"]
+    order = ["ingest", "medical", "langid", "quality", "pii", "decontam", "dedup", "tokenize"]
     counts = a.group_by("shard", "step", "decision").len()
     # Output shards are mixed across input shards: their first copies are exactly the tokenize-kept documents.
     out = pl.read_parquet(str(sample_run / "shards" / "*.parquet")).filter(copy=0)

@@ -70,7 +70,7 @@ def test_killed_workers_and_a_lost_node(sample_inputs, sample_run, faulty_cluste
     cluster, victim, plan = faulty_cluster
     recipe = load_recipe(sample_inputs)
     out = tmp_path / "out"
-    ingested = out / "work" / "done" / "ingest"
+    ingested = out / "work" / "done" / "filter"
     # 1. Mid-run, worker processes die (os._exit after a task's outputs are written, before its
     #    marker) and a whole node is removed without warning: Ray retries the tasks elsewhere.
     plan.write_text(json.dumps({"kill": [{"stage": "filter", "shard": "corpus-00000", "times": 1},

@@ -68,8 +68,16 @@ def check_conservation(out: Path, steps: list[str], res: CheckResult):
             if got != {d: want.get(d, 0) for d in DECISIONS}:
                 res.fail(f"marker {p.parent.name}/{p.name}: step {step} counts {want} but the audit has {got}")
     res.checked["marker_counts"] = n
-    # A finished run has every per-shard stage's marker for every shard (none lost in a crash).
+    # A finished run has every per-shard stage's marker for every shard (none lost in a crash), and
+    # every unit the run planned (work/units.json) has its filter and finalize markers.
     every = set().union(*audited.values()) if audited else set()
+    planned_file = Path(out) / "work" / "units.json"
+    if planned_file.exists():
+        planned = {u["shard"] for u in json.loads(planned_file.read_text())}
+        every |= planned
+        for stage in ("filter", "finalize"):
+            audited.setdefault(stage, set())
+        res.checked["planned_units"] = len(planned)
     for stage, have in sorted(audited.items()):
         if every - have:
             res.fail(f"stage {stage}: no completion marker for {len(every - have)} shard(s), "

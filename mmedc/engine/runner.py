@@ -21,6 +21,7 @@ from mmedc.core.files import atomic_write_json
 from mmedc.core.layout import marker, read_marker, work
 from mmedc.core.readers import READERS, WorkUnit
 from mmedc.engine import stages
+from mmedc.executor import use
 
 
 class RunError(MmedcError, RuntimeError):
@@ -198,6 +199,9 @@ def run(recipe: Recipe, out: Path, ray_address: str | None = None, workers: int 
     out.mkdir(parents=True, exist_ok=True)
     _check_state(recipe, out, restart)
     _drop_stale(out, {u.shard for u in units})
+    # What this run must finish: `audit check` holds every planned unit to its markers.
+    atomic_write_json([{"shard": u.shard, "source": recipe.sources[u.source_index].name, "path": u.path,
+                        "part": list(u.part) if u.part else None} for u in units], work(out, "units.json"))
 
     started = False
     if executor is None:
@@ -206,7 +210,8 @@ def run(recipe: Recipe, out: Path, ray_address: str | None = None, workers: int 
         started = start(ray_address, workers)
         executor = RayExecutor()
     try:
-        failed, skipped = _submit_and_wait(executor, recipe, units, out, progress)
+        with use(executor):
+            failed, skipped = _submit_and_wait(executor, recipe, units, out, progress)
     finally:
         if started:
             from mmedc.executor.ray_executor import stop

@@ -5,6 +5,6 @@ debugging, the loose-file commands without Ray) and a Ray one. Ray is imported i
     h = ex.submit(fn, a, b, name="filter", deps=[h0])
     for h in ex.as_completed(handles): ex.result(h)
 """
-from mmedc.executor.base import Executor, Handle, LocalExecutor, current
+from mmedc.executor.base import Executor, Handle, LocalExecutor, current, use
 
-__all__ = ["Executor", "Handle", "LocalExecutor", "current"]
+__all__ = ["Executor", "Handle", "LocalExecutor", "current", "use"]

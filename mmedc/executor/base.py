@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import sys
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Iterator
 
@@ -67,9 +68,25 @@ class LocalExecutor(Executor):
         return handle.ref
 
 
+_ACTIVE: list[Executor] = []
+
+
+@contextmanager
+def use(ex: Executor):
+    """Make `ex` the executor that `current()` returns in this process while the block runs."""
+    _ACTIVE.append(ex)
+    try:
+        yield ex
+    finally:
+        _ACTIVE.pop()
+
+
 def current() -> Executor:
-    """Ray when this process has Ray running (the driver after `start`, or inside a Ray task), else
-    in-process. Ray is only looked at when something already imported it."""
+    """The executor set by `use()`; else Ray when this process has Ray running (the driver after
+    `start`, or inside a Ray task); else in-process. Ray is only looked at when something already
+    imported it."""
+    if _ACTIVE:
+        return _ACTIVE[-1]
     if "ray" in sys.modules:
         from mmedc.executor.ray_executor import RayExecutor
 
