@@ -105,6 +105,7 @@ class NGrams:
         self.ids = (self.ids + np.uint64(1)) * np.uint64(0x9E3779B97F4A7C15) | np.uint64(1)
         self.prefix = np.concatenate([[0], np.cumsum([len(w) for w in words], dtype=np.int64)])
         self._n, self._acc = 0, None
+        self._unique_from: int | None = None  # smallest n seen with no repeated n-gram
 
     def keys(self, n: int) -> np.ndarray:
         """Hashes of all n-grams; built up from the (n-1)-grams, so asking n = 2..20 costs 20 steps."""
@@ -127,12 +128,17 @@ class NGrams:
             return 0
         _, first, counts = np.unique(keys, return_index=True, return_counts=True)
         best = counts.max()
+        if best == 1:
+            self._unique_from = n if self._unique_from is None else min(self._unique_from, n)
         i = int(first[counts == best].min())  # Counter.most_common: the first inserted among ties
         return int(self.prefix[i + n] - self.prefix[i] + n - 1) * int(best)  # words joined with spaces
 
     def all_duplicate_chars(self, n: int) -> int:
+        if self._unique_from is not None and n >= self._unique_from:
+            return 0  # no repeated shorter n-gram, so no repeated n-gram either (a repeat's prefix repeats)
         keys = self.keys(n)
         if len(np.unique(keys)) == len(keys):
+            self._unique_from = n if self._unique_from is None else min(self._unique_from, n)
             return 0  # no repeated n-gram (most clean documents)
         keys, p = keys.tolist(), self.prefix
         seen, repeated, idx = set(), 0, 0
