@@ -89,13 +89,13 @@ def _rss_mb() -> float:
 
 # ------------------------------------------------------------------ mmedc
 def run_mmedc(docs: list[dict], threshold: float, work: Path, parts: int) -> dict:
-    import ray
-
     from mmedc.config import DedupConfig
     from mmedc.dedup.cluster import run_plan
     from mmedc.dedup.index import make_plan
     from mmedc.dedup.minhash import signature_table
+    from mmedc.executor import current
 
+    ex = current()
     cfg = DedupConfig(threshold=threshold, partitions=parts)
     signature_table(docs[:10], cfg, CJK)  # imports and first-call costs out of the timing
     t0 = time.time()
@@ -104,12 +104,11 @@ def run_mmedc(docs: list[dict], threshold: float, work: Path, parts: int) -> dic
     shutil.rmtree(work, ignore_errors=True)
     t0 = time.time()
     shards, refs = [], []
-    sign = ray.remote(_sign).options(num_cpus=1, name="dedup-sign")
     for k in range(0, len(docs), SHARD):
         name = f"s{k // SHARD:04d}"
-        refs.append(sign.remote(cfg, docs[k:k + SHARD], str(work / "sig" / f"{name}.parquet")))
+        refs.append(ex.submit(_sign, cfg, docs[k:k + SHARD], str(work / "sig" / f"{name}.parquet"), name="dedup-sign"))
         shards.append((name, str(work / "sig" / f"{name}.parquet"), str(work / "dec" / f"{name}.parquet")))
-    sign_rss = max(ray.get(refs))
+    sign_rss = max(ex.result(h) for h in refs)
     summary = run_plan(make_plan(cfg, work / "stages", shards, len(docs)))
     seconds = time.time() - t0
     import pyarrow.parquet as pq
@@ -254,11 +253,10 @@ def score(results: dict, docs: list[dict], gen_pairs, threshold_of: dict) -> dic
 
 
 def run():
-    import ray
     from rich.console import Console
     from rich.table import Table
 
-    from mmedc.executor.ray_executor import start as init_ray
+    from mmedc.executor.ray_executor import start as init_ray, stop
     from mmedc.paths import dev_data_dir
 
     data = dev_data_dir()
@@ -270,7 +268,7 @@ def run():
     tmp = Path(tempfile.mkdtemp(prefix="mmedc-bench-dedup-"))
     results, thr = {}, {}
     try:
-        ray.shutdown()
+        stop()
         init_ray(None, 2)
         run_mmedc(docs[:50], 0.8, tmp / "warm", parts=2)  # start the workers outside the timings
         for t in (0.8, 0.6):
@@ -278,11 +276,11 @@ def run():
             thr[f"mmedc @{t}"] = t
             if t == 0.8:
                 rss_1x = results[f"mmedc @{t}"]["rss_by_stage"]
-        ray.shutdown()
+        stop()
         init_ray(None, 2)  # fresh workers: their RSS peaks are this input's
         run_mmedc(docs4[:50], 0.8, tmp / "warm4", parts=2)
         big = run_mmedc(docs4, 0.8, tmp / "m4x", parts=8)
-        ray.shutdown()
+        stop()
         results["datasketch MinHashLSH @0.8"] = _in_child(run_datasketch, docs, 0.8)
         thr["datasketch MinHashLSH @0.8"] = 0.8
         import importlib.util
