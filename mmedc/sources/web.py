@@ -24,12 +24,18 @@ DOC_RECORDS = ("response", "resource", "revisit")
 
 def read_html(src: SourceConfig, path: Path) -> Iterator[Record]:
     rid = f"{src.name}:{path.name}"
-    try:
-        raw = gzip.decompress(path.read_bytes()) if path.name.endswith(".gz") else path.read_bytes()
+    gz = path.name.endswith(".gz")
+    try:  # never more than MAX_PAYLOAD + 1 bytes in memory, whatever the file expands to
+        with (gzip.open(path, "rb") if gz else open(path, "rb")) as f:
+            raw = f.read(MAX_PAYLOAD + 1)
     except Exception as e:  # noqa: BLE001
         yield Record.failed(rid, f"unreadable_file: {short_error(e)}")
         return
-    yield extract_html(rid, raw, url=None)
+    extra = {}
+    if len(raw) > MAX_PAYLOAD:
+        raw = raw[:MAX_PAYLOAD]
+        extra["truncated"] = f"{'decompressed ' if gz else ''}page over MAX_PAYLOAD ({MAX_PAYLOAD} bytes): cut there"
+    yield extract_html(rid, raw, url=None, **extra)
 
 
 def _content_type(rec) -> str:
@@ -75,7 +81,7 @@ def record_to_doc(rid: str, rec) -> Record:
         return with_url(Record.dropped(rid, f"not_html: {kind or 'no content-type'}"), url)
     extra = {"fetched": date}
     if len(raw) > MAX_PAYLOAD:
-        raw, extra["truncated"] = raw[:MAX_PAYLOAD], f"payload over {MAX_PAYLOAD} bytes"
+        raw, extra["truncated"] = raw[:MAX_PAYLOAD], f"payload over MAX_PAYLOAD ({MAX_PAYLOAD} bytes): cut there"
     elif rec.rec_headers.get_header("WARC-Truncated"):
         extra["truncated"] = rec.rec_headers.get_header("WARC-Truncated")
     return extract_html(rid, raw, url=url, content_type=ctype, **extra)
