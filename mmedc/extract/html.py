@@ -89,6 +89,16 @@ def _decode_cut(raw: bytes, enc: str) -> str:
         raise
 
 
+_CONTROL = re.compile(rb"[\x00-\x08\x0e-\x1f]")
+
+
+def looks_binary(raw: bytes) -> bool:
+    """More than 1% control bytes (NUL...) in the first 4 KB: not text in any encoding a page uses
+    (UTF-16 pages carry a BOM, checked first). /dev/zero read as a page: 8 MiB of U+FFFD, 37 s."""
+    head = raw[:4096]
+    return len(_CONTROL.findall(head)) * 100 > len(head)
+
+
 def looks_like_html(raw: bytes) -> bool:
     """For records without a Content-Type (old ARC files): does the payload start like HTML?"""
     return bool(_SNIFF.match(raw[:2048].lstrip(codecs.BOM_UTF8)))
@@ -218,6 +228,8 @@ def extract_html(rid: str, raw: bytes | str, url: str | None = None, content_typ
     """
     import trafilatura
 
+    if isinstance(raw, bytes) and not raw.startswith(tuple(b for b, _ in _BOMS)) and looks_binary(raw):
+        return with_url(Record.dropped(rid, "not_html: binary content (control bytes such as NUL)", **extra), url)
     try:
         text, how = (raw, "str") if isinstance(raw, str) else decode_html(raw, content_type)
     except Exception as e:  # noqa: BLE001
