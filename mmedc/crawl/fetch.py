@@ -110,7 +110,7 @@ class Fetcher:
         req_headers = [("Host", host if parts.port is None else f"{host}:{parts.port}")] + sent  # as archived
         target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         cls = HTTPSConnection if parts.scheme == "https" else HTTPConnection
-        conn = cls(parts.hostname, port, timeout=min(self.timeout, end - t0))
+        conn = cls(parts.hostname, port, timeout=min(self.timeout, end - t0))  # connect
         dog = _Watchdog(conn, end)
 
         def late(what: str) -> Exception:
@@ -121,6 +121,7 @@ class Fetcher:
         try:
             try:
                 conn.connect()
+                conn.sock.settimeout(self.timeout)  # between bytes; the watchdog keeps the deadline
                 peer = _peer_ip(conn)
                 if peer:
                     check_address(peer, self.allow_private)  # the address really connected to (DNS rebinding)
@@ -130,15 +131,15 @@ class Fetcher:
             except Refused:
                 raise
             except Exception:
-                if dog.fired.is_set():
+                if dog.fired.is_set() or time.monotonic() >= end:
                     raise late("before the response headers") from None
                 raise
             body, truncated, whole = bytearray(), None, False
             try:
                 while True:
                     chunk = r.read1(16 << 10, decode_content=False)  # what has arrived, not a full block
-                    if not chunk:
-                        whole = not dog.fired.is_set()  # an end of data, not the watchdog's hang-up
+                    if not chunk:  # an end of data, unless it is the watchdog's hang-up
+                        whole = not (dog.fired.is_set() or time.monotonic() >= end)
                         break
                     body += chunk
                     if len(body) > self.max_bytes:
@@ -148,7 +149,7 @@ class Fetcher:
                     if time.monotonic() >= end:
                         break
             except Exception:
-                if not dog.fired.is_set():
+                if not (dog.fired.is_set() or time.monotonic() >= end):
                     raise
             if truncated is None and not whole:
                 if by_caller:
