@@ -553,3 +553,10 @@ def test_a_name_resolving_to_a_private_address_is_never_connected_to(tmp_path, m
     res = Crawler(config(allow_private=False), tmp_path, {"en": ["http://med.test/", "http://www.med.test/a"]}).run()
     assert connected == [] and res.fetched == 0
     assert sorted(res.robots.values()) == ["refused: non-public address 10.1.2.3 (set allow_private to crawl it)"] * 2
+
+
+def test_overlong_links_are_not_followed():
+    from mmedc.crawl.crawler import MAX_URL, normalize
+
+    assert normalize("HTTP://Med.Example:80/a#b") == "http://med.example/a"
+    assert normalize("http://med.example/" + "x" * MAX_URL) is None  # it would be a WARC header line

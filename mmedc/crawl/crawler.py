@@ -21,6 +21,7 @@ from mmedc.crawl.robots import HostRules, rules_from_response
 from mmedc.crawl.safety import Refused
 
 MAX_ROBOTS_REDIRECTS = 5  # RFC 9309: follow at least five
+MAX_URL = 8192  # longer links are not followed: servers refuse them, and they make huge WARC header lines
 SKIP_EXT = (".jpg", ".jpeg", ".png", ".gif", ".webp", ".svg", ".ico", ".css", ".js", ".mp3", ".mp4", ".avi",
             ".mov", ".zip", ".gz", ".tar", ".exe", ".dmg", ".woff", ".woff2", ".ttf", ".xml", ".rss", ".json")
 
@@ -40,7 +41,10 @@ class CrawlResult:
 
 
 def normalize(url: str) -> str | None:
-    """Scheme and host lower-cased, default port and fragment dropped; None for non-http(s) links."""
+    """Scheme and host lower-cased, default port and fragment dropped; None for non-http(s) links
+    and for URLs over MAX_URL (it becomes a WARC header line)."""
+    if len(url) > MAX_URL:
+        return None
     url, _ = urldefrag(url.strip())
     p = urlsplit(url)
     if p.scheme.lower() not in ("http", "https") or not p.hostname:
