@@ -198,7 +198,8 @@ def recovered_tree(text: str):
     cap = min(RECOVERED_MAX_DEPTH, max(RECOVERED_MIN_DEPTH, RECOVERED_DEPTH_BUDGET // max(len(text), 1)))
     target = _RecoveredTree(cap)
     try:
-        tree = lxml.etree.fromstring(text.encode("utf-8", "replace"), lxml.etree.HTMLParser(target=target, encoding="utf-8"))
+        parser = lxml.etree.HTMLParser(target=target, encoding="utf-8")
+        tree = lxml.etree.fromstring(text.encode("utf-8", "replace"), parser)
     except lxml.etree.XMLSyntaxError:  # no element at all
         return None, []
     notes = []

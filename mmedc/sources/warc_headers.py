@@ -35,23 +35,28 @@ def bounded_iterator(f, **kw):
             """A line, joined once (linear), at most MAX_HEADER_LINE bytes; counted against the record."""
             if length == 0:
                 return b""
-            parts, n = [], 0
-            while True:
-                self._fillbuff()
-                if self.empty():
-                    break
-                want = MAX_HEADER_LINE + 1 - n
-                part = self.buff.readline(min(want, length - n) if length else want)
-                parts.append(part)
-                n += len(part)
-                if part.endswith(b"\n") or (length and n >= length):
-                    break
+            self._fillbuff()
+            if self.empty():
+                return b""
+            line = self.buff.readline(min(MAX_HEADER_LINE + 1, length or MAX_HEADER_LINE + 1))
+            if not line.endswith(b"\n") and not (length and len(line) >= length):  # at a block's end
+                parts, n = [line], len(line)
+                while n <= MAX_HEADER_LINE:
+                    self._fillbuff()
+                    if self.empty():
+                        break
+                    part = self.buff.readline(min(MAX_HEADER_LINE + 1 - n, length - n) if length else
+                                              MAX_HEADER_LINE + 1 - n)
+                    parts.append(part)
+                    n += len(part)
+                    if part.endswith(b"\n") or (length and n >= length):
+                        break
                 if n > MAX_HEADER_LINE:
                     raise HeaderLimit(f"a header line over MAX_HEADER_LINE ({MAX_HEADER_LINE} bytes)")
-            line = b"".join(parts)
-            if line.strip():  # blank lines between records are not kept by anyone
+                line = b"".join(parts)
+            if len(line) > 2 or line.strip():  # blank lines between records are kept by no one
                 self.lines += 1
-                self.size += n
+                self.size += len(line)
                 if self.size > MAX_HEADER_BYTES:
                     raise HeaderLimit(f"headers over MAX_HEADER_BYTES ({MAX_HEADER_BYTES} bytes)")
                 if self.lines > MAX_HEADER_LINES:
