@@ -191,6 +191,11 @@ def test_a_header_limit_in_the_last_record_ends_the_file_cleanly(tmp_path):
     assert reasons == ["header_limit", "truncated_archive"]
 
 
+def test_dev_zero_as_a_warc_is_one_failed_row():
+    got = [(r.decision, r.reason) for r in read_warc(SourceConfig("w", "warc", []), Path("/dev/zero"))]
+    assert got == [("failed", f"header_limit: record 1 at byte 0: a header line over MAX_HEADER_LINE ({MAX_HEADER_LINE} bytes)")]
+
+
 def test_ordinary_archives_read_as_before(tmp_path):
     """Long but sane headers (an 8 KB URL, 100 headers) are untouched by the limits."""
     url = b"https://a.example/" + b"q" * 8000

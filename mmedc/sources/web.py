@@ -162,6 +162,8 @@ def read_warc(src: SourceConfig, path: Path) -> Iterator[Record]:
             at = it.offset
             n += 1
             yield Record.failed(f"{base}#{n}", f"header_limit: record {n} at byte {at}: {e}")
+            if not path.is_file():  # /dev/zero, a pipe: no end to search for the next record in
+                return
             with (gzip.open(path, "rb") if whole_gzip else open(path, "rb")) as f:
                 gz_members = not whole_gzip and f.read(2) == b"\x1f\x8b"
                 nxt = next_record_offset(f, at, gz_members)
