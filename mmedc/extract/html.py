@@ -5,7 +5,8 @@ Two things differ from calling `trafilatura.extract(raw_bytes)`:
   trafilatura alone ignores declarations and guesses, which garbles short cp1251 / Shift_JIS pages;
 - metadata is the cheap part of trafilatura's (title, htmldate without its extensive search): its full
   metadata pass (author, categories, extensive date search) costs ~2x the text extraction itself.
-The page is parsed once; the same tree feeds metadata and text extraction.
+The page is parsed once; the same tree feeds metadata and text extraction. When that finds no text,
+fails, or lxml's tree stopped at its depth limit, fallbacks run and say so (`extract_html`).
 """
 from __future__ import annotations
 

@@ -4,7 +4,8 @@ A WARC holds many kinds of record; only `response` records (HTTP status line + h
 Common Crawl and `mmedc crawl` write) and `resource` records (payload only, e.g. wget) carry pages.
 request / metadata / warcinfo records are not documents and are skipped; everything that could have been
 a document but is not used (non-HTML, HTTP errors, revisits, undecodable payloads) is a `dropped` or
-`failed` record with its reason. A malformed archive stops at the damage with one `failed` record.
+`failed` record with its reason. A malformed archive stops at the damage with one `failed` record; a
+record whose headers are over a limit (warc_headers.py) fails alone. Pages are read up to MAX_PAYLOAD.
 """
 from __future__ import annotations
 
