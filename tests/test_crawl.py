@@ -99,6 +99,8 @@ def serve(site: Site):
         def do_GET(self):
             if self.path in ("/slow.html", "/stall.html"):
                 return self.slow()
+            if self.path in ("/drip.html", "/drip-head.html"):
+                return self.drip()
             status, headers, body = site.respond(self)
             self.send_response(status)
             for k, v in headers.items():
@@ -123,6 +125,26 @@ def serve(site: Site):
                     self.wfile.flush()
             except OSError:
                 pass  # the crawler hung up, as it should
+
+        def drip(self):
+            """One byte every 5 s, of the body (/drip.html) or of the status line already (/drip-head.html):
+            no socket timeout ever trips."""
+            site.respond(self)  # logged
+            body = b"<html><body><p>" + b"drip " * 100 + b"</p></body></html>"
+            head = b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: %d\r\n\r\n" % len(body)
+            if self.path == "/drip.html":
+                self.wfile.write(head + body[:20])
+                data = body[20:]
+            else:
+                data = head + body
+            try:
+                for i in range(len(data)):
+                    self.wfile.write(data[i:i + 1])
+                    self.wfile.flush()
+                    time.sleep(5)
+            except OSError:
+                pass  # the crawler hung up
+            self.close_connection = True
 
         def log_message(self, *args):
             pass
@@ -413,3 +435,128 @@ paths = ["{out}"]
     assert dropped[f"site:http://127.0.0.1:{port}/missing.html"] == "http_status: 404"
     langs = set(result.manifest["totals"]["by_lang"])
     assert {"en", "zh", "ja", "fr", "ru", "es"} <= langs  # every encoding decoded into a medical document
+
+
+def test_a_drip_fed_page_is_cut_at_page_time(tmp_path):
+    """A server sending one byte every 5 s never trips the socket timeout; page_time bounds the whole
+    exchange: the body is cut and archived as such, a response whose headers never end is given up."""
+    site = Site()
+    server = serve(site)
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    t0 = time.monotonic()
+    try:
+        res = Crawler(config(page_time=1.0, timeout=10.0, retries=1, max_depth=0), tmp_path,
+                      {"en": [f"{base}/drip.html", f"{base}/drip-head.html"]}).run()
+    finally:
+        server.shutdown()
+    took = time.monotonic() - t0
+    recs = {url: (h, body) for t, url, _, h, body in warc_records(tmp_path) if t == "response"}
+    headers, body = recs[f"{base}/drip.html"]
+    assert headers["WARC-Truncated"] == "time" and body.startswith(b"<html><body><p>drip")
+    assert f"{base}/drip-head.html" not in recs
+    assert site.requested().count("/drip-head.html") == 2  # tried, retried once, given up
+    assert len(res.errors) == 1 and "drip-head.html: gave up after 2 tries: TimeoutError: page_time (1s)" in res.errors[0]
+    assert took < 4.5  # three fetches of 1 s each (the next byte would only come at 5 s)
+
+
+def test_max_time_cuts_a_drip_and_archives_nothing_half_read(tmp_path):
+    site = Site()
+    server = serve(site)
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    t0 = time.monotonic()
+    try:
+        res = Crawler(config(page_time=60.0, max_depth=0), tmp_path, {"en": [f"{base}/drip.html"]}).run(max_time=1.5)
+    finally:
+        server.shutdown()
+    assert time.monotonic() - t0 < 3.5
+    assert res.stopped == "max_time (1.5s) reached" and res.fetched == 0 and not res.errors
+    assert site.requested() == ["/robots.txt", "/drip.html"]
+    assert not [t for t, *_ in warc_records(tmp_path) if t == "response"]  # nothing half-archived: resumable
+
+
+def robots_case(tmp_path, location: str | None, status: int = 301, **cfg):
+    """A crawl of the test site whose robots.txt answers `status` with `location`; (site, result, base)."""
+    site = Site()
+    site.routes["/robots.txt"] = (status, {"Location": location} if location else {}, b"")
+    site.routes["/robots-real.txt"] = (200, {"Content-Type": "text/plain"}, b"User-agent: *\nDisallow: /en/\n")
+    server = serve(site)
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        res = Crawler(config(max_pages=20, max_depth=1, **cfg), tmp_path,
+                      {"en": [f"{base}/"]}).run()
+    finally:
+        server.shutdown()
+    return site, res, base
+
+
+def test_robots_redirect_within_scope_is_followed(tmp_path):
+    site, res, base = robots_case(tmp_path, "/robots-real.txt")
+    assert site.requested()[:2] == ["/robots.txt", "/robots-real.txt"]
+    assert res.fetched > 1 and not site.requested("/en/") and res.skipped["robots"] >= 1  # its rules apply
+
+
+def test_robots_redirect_out_of_scope_is_not_followed(tmp_path, monkeypatch):
+    """robots.txt redirecting off the seed's domain: the target is never resolved nor connected to, and
+    the host is disallowed for the run."""
+    import socket
+
+    asked, connected = [], []
+    real_getaddrinfo, real_connect = socket.getaddrinfo, socket.socket.connect
+    monkeypatch.setattr(socket, "getaddrinfo", lambda host, *a, **k: asked.append(host) or real_getaddrinfo(host, *a, **k))
+    monkeypatch.setattr(socket.socket, "connect", lambda self, addr: connected.append(addr) or real_connect(self, addr))
+    site, res, base = robots_case(tmp_path, "http://evil.example/robots.txt")
+    assert site.requested() == ["/robots.txt"] and res.fetched == 0 and res.skipped["robots"] == 1
+    (status,) = res.robots.values()
+    assert status == "disallowed: robots.txt redirects out of the crawl's scope (http://evil.example/robots.txt)"
+    assert "evil.example" not in asked and all(addr[0] == "127.0.0.1" for addr in connected)
+
+
+def test_unreachable_robots_redirect_target_disallows_the_host(tmp_path):
+    """RFC 9309: a robots.txt that cannot be reached means the whole host is disallowed (it was allow-all)."""
+    import socket
+
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        closed = s.getsockname()[1]
+    site, res, base = robots_case(tmp_path, f"http://127.0.0.1:{closed}/robots.txt")
+    assert site.requested() == ["/robots.txt"] and res.fetched == 0
+    (status,) = res.robots.values()
+    assert status.startswith(f"unreachable (http://127.0.0.1:{closed}/robots.txt")
+    for where, why in (("file:///etc/passwd", "non-http(s) URL"), (None, None)):
+        site, res, _ = robots_case(tmp_path / str(where is None), where, status=302 if where else 503)
+        (status,) = res.robots.values()
+        assert res.fetched == 0 and (why in status if why else status == "unreachable (503)"), status
+
+
+def test_robots_redirect_loop_disallows_the_host(tmp_path):
+    site, res, _ = robots_case(tmp_path, "/robots.txt")
+    assert site.requested() == ["/robots.txt"] * 6 and res.fetched == 0  # five redirects followed, then no more
+    assert list(res.robots.values()) == ["disallowed: more than 5 redirects"]
+
+
+def test_a_name_resolving_to_a_private_address_is_never_connected_to(tmp_path, monkeypatch):
+    """A stubbed resolver answers a private address for the seed's name: the crawler refuses before any
+    connection, robots.txt included."""
+    import socket
+
+    connected = []
+    real_getaddrinfo = socket.getaddrinfo
+
+    def resolver(host, *a, **k):
+        if host.endswith("med.test"):
+            return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("10.1.2.3", 80))]
+        return real_getaddrinfo(host, *a, **k)
+
+    monkeypatch.setattr(socket, "getaddrinfo", resolver)
+    monkeypatch.setattr(socket.socket, "connect", lambda self, addr: connected.append(addr))
+    monkeypatch.setattr(socket.socket, "connect_ex", lambda self, addr: connected.append(addr))
+    res = Crawler(config(allow_private=False), tmp_path, {"en": ["http://med.test/", "http://www.med.test/a"]}).run()
+    assert connected == [] and res.fetched == 0
+    assert sorted(res.robots.values()) == ["refused: non-public address 10.1.2.3 (set allow_private to crawl it)"] * 2
+
+
+def test_overlong_links_are_not_followed():
+    from mmedc.crawl.crawler import MAX_URL, normalize
+
+    assert normalize("HTTP://Med.Example:80/a#b") == "http://med.example/a"
+    assert normalize("http://med.example/" + "x" * MAX_URL) is None  # it would be a WARC header line

@@ -71,7 +71,8 @@ def test_common_crawl_layout(tmp_path):
         "cc:https://en.example/gone": ("dropped", "http_status: 404"),
         "cc:https://en.example/old": ("dropped", "http_status: 301"),
         "cc:https://en.example/a.pdf": ("dropped", "not_html: application/pdf"),
-        "cc:https://en.example/empty": ("dropped", "no_text: trafilatura found no main text"),
+        "cc:https://en.example/empty": ("dropped", "no_text: no main text; tried: trafilatura, trafilatura on a recovered "
+                                                   "parse (nothing to repair), trafilatura baseline"),
         "cc:file:///page.html": ("kept", None),  # a resource record (wget, local captures)
         "cc:https://en.example/diabetes#24": ("dropped", "revisit: payload stored in an earlier record"),
     }

@@ -41,13 +41,13 @@ def _fields(payload: bytes) -> list[tuple[str, str]]:
 
 def load_state(out: Path) -> CrawlState:
     """Everything earlier runs archived under `out`; a damaged tail (a crash mid-write) ends that file's scan."""
-    from warcio.archiveiterator import ArchiveIterator
+    from mmedc.sources.warc_headers import bounded_iterator
 
     st = CrawlState()
     for path in sorted(out.glob("*/crawl-*.warc.gz")):
         try:
             with open(path, "rb") as f:
-                for rec in ArchiveIterator(f):
+                for rec in bounded_iterator(f):  # header reading bounded, as for any WARC read
                     url = rec.rec_headers.get_header("WARC-Target-URI")
                     if rec.rec_type == "response":
                         if url not in st.fetched:

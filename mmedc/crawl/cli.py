@@ -18,7 +18,7 @@ def register(app: typer.Typer):
         delay: Optional[float] = typer.Option(None, "--delay", min=0.0, help="Minimum seconds between requests to one host; robots.txt crawl-delay wins if longer [1.0]."),
         max_bytes: Optional[int] = typer.Option(None, "--max-bytes", min=1, help="Largest response body kept; longer ones are cut (WARC-Truncated) [5000000]."),
         timeout: Optional[float] = typer.Option(None, "--timeout", min=0.1, help="Seconds to connect and between received bytes [20]."),
-        max_time: Optional[float] = typer.Option(None, "--max-time", min=1.0, help="Stop after this many seconds (resume later)."),
+        max_time: Optional[float] = typer.Option(None, "--max-time", min=1.0, help="Stop after this many seconds, a fetch in flight included (not archived; resume later)."),
         allow_private: bool = typer.Option(False, "--allow-private", help="Allow private, loopback and link-local addresses (refused by default)."),
         include: List[str] = typer.Option([], "--include", help="Regex a link must match to be followed (repeatable)."),
         exclude: List[str] = typer.Option([], "--exclude", help="Regex of links never followed (repeatable)."),

@@ -16,10 +16,12 @@ from urllib.parse import urldefrag, urljoin, urlsplit, urlunsplit
 
 from mmedc.config import CrawlConfig
 from mmedc.crawl.archive import Archive, load_state
-from mmedc.crawl.fetch import RETRY_STATUS, Fetcher
+from mmedc.crawl.fetch import RETRY_STATUS, Fetcher, RunDeadline
 from mmedc.crawl.robots import HostRules, rules_from_response
 from mmedc.crawl.safety import Refused
 
+MAX_ROBOTS_REDIRECTS = 5  # RFC 9309: follow at least five
+MAX_URL = 8192  # longer links are not followed: servers refuse them, and they make huge WARC header lines
 SKIP_EXT = (".jpg", ".jpeg", ".png", ".gif", ".webp", ".svg", ".ico", ".css", ".js", ".mp3", ".mp4", ".avi",
             ".mov", ".zip", ".gz", ".tar", ".exe", ".dmg", ".woff", ".woff2", ".ttf", ".xml", ".rss", ".json")
 
@@ -39,7 +41,10 @@ class CrawlResult:
 
 
 def normalize(url: str) -> str | None:
-    """Scheme and host lower-cased, default port and fragment dropped; None for non-http(s) links."""
+    """Scheme and host lower-cased, default port and fragment dropped; None for non-http(s) links
+    and for URLs over MAX_URL (it becomes a WARC header line)."""
+    if len(url) > MAX_URL:
+        return None
     url, _ = urldefrag(url.strip())
     p = urlsplit(url)
     if p.scheme.lower() not in ("http", "https") or not p.hostname:
@@ -148,31 +153,51 @@ class Crawler:
         robots = h.rules.delay if h.rules and h.rules.delay else 0.0
         return min(max(self.cfg.delay, robots), max(self.cfg.max_delay, self.cfg.delay))
 
-    def _load_robots(self, host: str, h: Host, sample_url: str, res: CrawlResult):
+    def _load_robots(self, host: str, h: Host, sample_url: str, res: CrawlResult, deadline: float | None):
+        """robots.txt of the host, RFC 9309: 2xx → its rules, 4xx → none, 5xx or unreachable → the host is
+        disallowed for this run. Redirects are followed (up to MAX_ROBOTS_REDIRECTS) only within the
+        crawl's scope, and every hop goes through the fetcher's address checks like any page; a redirect
+        out of scope, a refused address, a cut or unreachable target disallows the host.
+        Raises RunDeadline when the crawl's time runs out first (the host's rules stay unknown)."""
         p = urlsplit(sample_url)
         robots_url = f"{p.scheme}://{p.netloc}/robots.txt"
-        status, body = None, b""
-        for _hop in range(5):  # RFC 9309: follow at least five redirects
+        rules = None
+        for hop in range(MAX_ROBOTS_REDIRECTS + 1):
+            if hop:
+                if robots_url is None:
+                    rules = HostRules(None, deny_all=True, status="disallowed: robots.txt redirects to a non-http(s) URL")
+                    break
+                if not self.scope.on_domain(robots_url):
+                    rules = HostRules(None, deny_all=True,
+                                      status=f"disallowed: robots.txt redirects out of the crawl's scope ({robots_url})")
+                    break
+                self._wait_for(h)
             try:
-                f = self.fetcher.get(robots_url)
+                f = self.fetcher.get(robots_url, deadline)
+            except RunDeadline:
+                raise
             except Refused as e:
-                h.rules = HostRules(None, deny_all=True, status=f"refused: {e}")
+                rules = HostRules(None, deny_all=True, status=f"refused: {e}")
                 break
             except Exception as e:  # noqa: BLE001 - unreachable: the host is off limits this run
                 res.errors.append(f"{robots_url}: {type(e).__name__}: {e}")
+                rules = HostRules(None, deny_all=True, status=f"unreachable ({robots_url}: {type(e).__name__})")
                 break
             finally:
                 h.next_time = time.monotonic() + self.cfg.delay
-            status, body = f.status, f.decoded_body(500_000)
             loc = f.header("Location")
-            if status in (301, 302, 303, 307, 308) and loc:
-                robots_url = urljoin(robots_url, loc)
-                self._wait_for(h)
+            if f.status in (301, 302, 303, 307, 308) and loc:
+                robots_url = normalize(urljoin(robots_url, loc))
                 continue
+            if f.truncated == "time":  # rules read in part could allow what the rest forbids
+                rules = HostRules(None, deny_all=True, status=f"unreachable ({robots_url}: not whole within page_time)")
+            else:
+                rules = rules_from_response(f.status, f.decoded_body(500_000), self.cfg.user_agent)
             break
-        if h.rules is None:
-            h.rules = rules_from_response(status, body, self.cfg.user_agent)
-        res.robots[host] = h.rules.status
+        if rules is None:
+            rules = HostRules(None, deny_all=True, status=f"disallowed: more than {MAX_ROBOTS_REDIRECTS} redirects")
+        h.rules = rules
+        res.robots[host] = rules.status
         h.next_time = time.monotonic() + self._delay(h)
 
     def run(self, max_time: float | None = None) -> CrawlResult:
@@ -207,13 +232,23 @@ class Crawler:
                     continue
                 if h.rules is None:
                     self._wait_for(h)
-                    self._load_robots(name, h, url, res)
+                    h.queue.appendleft((url, depth, lang, attempt))  # back through the time check above
+                    try:
+                        self._load_robots(name, h, url, res, t_end)
+                    except RunDeadline:
+                        res.stopped = f"max_time ({max_time:g}s) reached"
+                        break
+                    continue
                 if not h.rules.allowed(url, cfg.user_agent):
                     res.skipped["robots"] += 1
                     continue
                 self._wait_for(h)
                 try:
-                    f = self.fetcher.get(url)
+                    f = self.fetcher.get(url, t_end)
+                except RunDeadline:  # cut by the crawl's end, not the page's fault: fetched again next run
+                    h.queue.appendleft((url, depth, lang, attempt))
+                    res.stopped = f"max_time ({max_time:g}s) reached"
+                    break
                 except Refused as e:
                     res.skipped["refused"] += 1
                     res.errors.append(f"{url}: refused: {e}")

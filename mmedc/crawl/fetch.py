@@ -3,9 +3,16 @@ followed (a redirect is a response of its own; its target goes back through the 
 
 The body is kept as the server sent it (Content-Encoding included) so the WARC holds the real
 response; the de-chunked body is stored, so Transfer-Encoding is left out of the archived headers.
+
+Time: `timeout` bounds each wait for the network (connect, every read); `page_time` bounds the whole
+exchange, headers included, and so does the caller's deadline (the crawl's --max-time). A socket
+timeout alone does not: a server sending one byte every few seconds never trips it. A watchdog
+timer hangs up the connection at the deadline, whatever the fetch is waiting on.
 """
 from __future__ import annotations
 
+import socket
+import threading
 import time
 import zlib
 from dataclasses import dataclass, field
@@ -15,6 +22,10 @@ from mmedc.crawl.safety import Refused, check_address, resolve
 
 ACCEPT = "text/html,application/xhtml+xml;q=0.9,text/plain;q=0.5,*/*;q=0.1"
 RETRY_STATUS = {429, 500, 502, 503, 504}
+
+
+class RunDeadline(Exception):
+    """The caller's deadline (the crawl's --max-time) came before the response was complete."""
 
 
 @dataclass
@@ -48,59 +59,114 @@ class Fetched:
         return self.body[:limit]
 
 
+class _Watchdog:
+    """Hangs up `conn` at `at` (monotonic): shutting the socket down wakes any blocked read."""
+
+    def __init__(self, conn, at: float):
+        self.conn, self.fired = conn, threading.Event()
+        self.timer = threading.Timer(max(at - time.monotonic(), 0.0), self._hang_up)
+        self.timer.daemon = True
+        self.timer.start()
+
+    def _hang_up(self):
+        self.fired.set()
+        sock = getattr(self.conn, "sock", None)
+        if sock is not None:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def cancel(self):
+        self.timer.cancel()
+
+
 class Fetcher:
     def __init__(self, user_agent: str, timeout: float, page_time: float, max_bytes: int, allow_private: bool):
-        import urllib3
-
-        self.user_agent, self.page_time, self.max_bytes = user_agent, page_time, max_bytes
+        self.user_agent, self.timeout, self.page_time, self.max_bytes = user_agent, timeout, page_time, max_bytes
         self.allow_private = allow_private
-        # No proxies from the environment, no automatic retries or redirects: the crawler decides.
-        self.pool = urllib3.PoolManager(num_pools=32, maxsize=1, retries=False,
-                                        timeout=urllib3.Timeout(connect=timeout, read=timeout))
 
-    def get(self, url: str) -> Fetched:
-        """Raises Refused (a non-public address: before connecting, or once connected), or OSError / urllib3
-        errors for network failures."""
+    def get(self, url: str, deadline: float | None = None) -> Fetched:
+        """Raises Refused (a non-public address: before connecting, or once connected, before sending
+        anything), RunDeadline (`deadline`, monotonic, came first), TimeoutError (no complete response
+        headers within page_time), or OSError / urllib3 errors for network failures. One connection per
+        fetch, closed after it: nothing is reused, no proxy from the environment, no automatic retry."""
+        from urllib3.connection import HTTPConnection, HTTPSConnection
+
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise Refused(f"not an http(s) URL: {url}")
         port = parts.port or (443 if parts.scheme == "https" else 80)
         ip = resolve(parts.hostname, port, self.allow_private)
-        sent = [("User-Agent", self.user_agent), ("Accept", ACCEPT), ("Accept-Encoding", "gzip, deflate")]
+        t0 = time.monotonic()
+        end = t0 + self.page_time
+        by_caller = deadline is not None and deadline < end
+        end = deadline if by_caller else end
+        if end <= t0:
+            raise RunDeadline("no time left")
+        sent = [("User-Agent", self.user_agent), ("Accept", ACCEPT), ("Accept-Encoding", "gzip, deflate"),
+                ("Connection", "close")]
         host = parts.hostname if ":" not in parts.hostname else f"[{parts.hostname}]"
         req_headers = [("Host", host if parts.port is None else f"{host}:{parts.port}")] + sent  # as archived
-        t0 = time.monotonic()
-        r = self.pool.request("GET", url, headers=dict(sent), redirect=False, preload_content=False,
-                              decode_content=False)
-        body, truncated = bytearray(), None
+        target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        cls = HTTPSConnection if parts.scheme == "https" else HTTPConnection
+        conn = cls(parts.hostname, port, timeout=min(self.timeout, end - t0))  # connect
+        dog = _Watchdog(conn, end)
+
+        def late(what: str) -> Exception:
+            if by_caller:
+                return RunDeadline(f"the crawl's time ran out {what}")
+            return TimeoutError(f"page_time ({self.page_time:g}s) passed {what}")
+
         try:
-            peer = _peer_ip(r)
-            if peer:
-                check_address(peer, self.allow_private)  # the address really connected to (DNS rebinding)
-                ip = peer
-            for chunk in r.stream(16 << 10, decode_content=False):
-                body += chunk
-                if len(body) > self.max_bytes:
-                    del body[self.max_bytes:]
-                    truncated = "length"
-                    break
-                if time.monotonic() - t0 > self.page_time:
-                    truncated = "time"
-                    break
-        except BaseException:
-            r.close()
-            raise
-        if truncated:
-            r.close()  # a half-read connection cannot be reused
-        else:
-            r.release_conn()
+            try:
+                conn.connect()
+                conn.sock.settimeout(self.timeout)  # between bytes; the watchdog keeps the deadline
+                peer = _peer_ip(conn)
+                if peer:
+                    check_address(peer, self.allow_private)  # the address really connected to (DNS rebinding)
+                    ip = peer
+                conn.request("GET", target, headers=dict(sent), preload_content=False, decode_content=False)
+                r = conn.getresponse()
+            except Refused:
+                raise
+            except Exception:
+                if dog.fired.is_set() or time.monotonic() >= end:
+                    raise late("before the response headers") from None
+                raise
+            body, truncated, whole = bytearray(), None, False
+            try:
+                while True:
+                    chunk = r.read1(16 << 10, decode_content=False)  # what has arrived, not a full block
+                    if not chunk:  # an end of data, unless it is the watchdog's hang-up
+                        whole = not (dog.fired.is_set() or time.monotonic() >= end)
+                        break
+                    body += chunk
+                    if len(body) > self.max_bytes:
+                        del body[self.max_bytes:]
+                        truncated = "length"
+                        break
+                    if time.monotonic() >= end:
+                        break
+            except Exception:
+                if not (dog.fired.is_set() or time.monotonic() >= end):
+                    raise
+            if truncated is None and not whole:
+                if by_caller:
+                    raise late("while the body was read")
+                if not body:  # nothing of the page to archive: a failure, retried like a read timeout
+                    raise late("before any of the body")
+                truncated = "time"
+        finally:
+            dog.cancel()
+            conn.close()
         headers = [(k, v) for k, v in r.headers.items() if k.lower() != "transfer-encoding"]
         return Fetched(url, r.status, r.reason or "", headers, bytes(body), ip, req_headers, truncated,
                        time.monotonic() - t0)
 
 
-def _peer_ip(r) -> str | None:
+def _peer_ip(conn) -> str | None:
     try:
-        return r.connection.sock.getpeername()[0]
-    except Exception:  # noqa: BLE001 - the connection object differs across urllib3 versions
+        return conn.sock.getpeername()[0]
+    except Exception:  # noqa: BLE001
         return None

@@ -4,7 +4,8 @@ A WARC holds many kinds of record; only `response` records (HTTP status line + h
 Common Crawl and `mmedc crawl` write) and `resource` records (payload only, e.g. wget) carry pages.
 request / metadata / warcinfo records are not documents and are skipped; everything that could have been
 a document but is not used (non-HTML, HTTP errors, revisits, undecodable payloads) is a `dropped` or
-`failed` record with its reason. A malformed archive stops at the damage with one `failed` record.
+`failed` record with its reason. A malformed archive stops at the damage with one `failed` record; a
+record whose headers are over a limit (warc_headers.py) fails alone. Pages are read up to MAX_PAYLOAD.
 """
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from typing import Iterator
 from mmedc.core.readers import reader
 from mmedc.extract.html import extract_html, looks_like_html, with_url
 from mmedc.sources.base import Record, short_error
+from mmedc.sources.warc_headers import HeaderLimit, bounded_iterator, next_record_offset
 
 # Common Crawl truncates payloads at 1 MiB; a page far larger than this is not prose worth parsing.
 MAX_PAYLOAD = 8 << 20
@@ -25,12 +27,18 @@ DOC_RECORDS = ("response", "resource", "revisit")
 @reader("html", suffixes=(".html", ".htm", ".html.gz", ".htm.gz"))
 def read_html(src, path: Path) -> Iterator[Record]:
     rid = f"{src.name}:{path.name}"
-    try:
-        raw = gzip.decompress(path.read_bytes()) if path.name.endswith(".gz") else path.read_bytes()
+    gz = path.name.endswith(".gz")
+    try:  # never more than MAX_PAYLOAD + 1 bytes in memory, whatever the file expands to
+        with (gzip.open(path, "rb") if gz else open(path, "rb")) as f:
+            raw = f.read(MAX_PAYLOAD + 1)
     except Exception as e:  # noqa: BLE001
         yield Record.failed(rid, f"unreadable_file: {short_error(e)}")
         return
-    yield extract_html(rid, raw, url=None)
+    extra = {}
+    if len(raw) > MAX_PAYLOAD:
+        raw = raw[:MAX_PAYLOAD]
+        extra["truncated"] = f"{'decompressed ' if gz else ''}page over MAX_PAYLOAD ({MAX_PAYLOAD} bytes): cut there"
+    yield extract_html(rid, raw, url=None, **extra)
 
 
 def _content_type(rec) -> str:
@@ -76,7 +84,7 @@ def record_to_doc(rid: str, rec) -> Record:
         return with_url(Record.dropped(rid, f"not_html: {kind or 'no content-type'}"), url)
     extra = {"fetched": date}
     if len(raw) > MAX_PAYLOAD:
-        raw, extra["truncated"] = raw[:MAX_PAYLOAD], f"payload over {MAX_PAYLOAD} bytes"
+        raw, extra["truncated"] = raw[:MAX_PAYLOAD], f"payload over MAX_PAYLOAD ({MAX_PAYLOAD} bytes): cut there"
     elif rec.rec_headers.get_header("WARC-Truncated"):
         extra["truncated"] = rec.rec_headers.get_header("WARC-Truncated")
     return extract_html(rid, raw, url=url, content_type=ctype, **extra)
@@ -100,22 +108,34 @@ def _gzip_damage(path: Path) -> str | None:
         while chunk := f.read(1 << 20):
             while chunk:
                 try:
-                    d.decompress(chunk)
+                    d.decompress(chunk, 1 << 20)  # output dropped; max_length keeps a bomb member small
                 except zlib.error as e:
                     return f"corrupt gzip data ({e})"
-                fed, chunk = True, b""
+                fed, chunk = True, d.unconsumed_tail
                 if d.eof:  # next member starts in the unused data
                     chunk, d, fed = d.unused_data, zlib.decompressobj(wbits=31), False
     return "the file ends inside a gzip member (cut short)" if fed and not d.eof else None
 
 
-def _records(f, skip: int):
-    """(record number, record) for every record after the first `skip` ones."""
-    from warcio.archiveiterator import ArchiveIterator
-
-    for n, rec in enumerate(ArchiveIterator(f, arc2warc=True), 1):
-        if n > skip:
-            yield n, rec
+def _doc_of(src: SourceConfig, base: str, n: int, rec, seen: set) -> Record | None:
+    """Record number n → its document row (None for records that carry none), with a cut noted."""
+    doc = None
+    if rec.rec_type in DOC_RECORDS:  # request / metadata / warcinfo records carry no documents
+        url = rec.rec_headers.get_header("WARC-Target-URI")
+        # The URL names the document (stable across re-crawls); repeats get the record number.
+        rid = f"{src.name}:{url}" if url else f"{base}#{n}"
+        rid = f"{rid}#{n}" if rid in seen else rid
+        seen.add(rid)
+        doc = record_to_doc(rid, rec)
+    missing = _missing_bytes(rec)
+    if missing:  # warcio stops quietly at a cut archive: say so
+        cut = f"archive ends {missing} bytes before the end of record {n} ({rec.rec_type})"
+        if doc is not None and doc.decision == "kept":
+            doc.meta["truncated"] = cut  # the text up to the cut is still a page
+        else:
+            doc = with_url(Record.failed(doc.id if doc else f"{base}#{n}", f"truncated_record: {cut}"),
+                           doc.url if doc else None)
+    return doc
 
 
 @reader("warc", suffixes=(".warc", ".warc.gz", ".arc", ".arc.gz"))
@@ -123,37 +143,44 @@ def read_warc(src, path: Path) -> Iterator[Record]:
     from warcio.exceptions import ArchiveLoadFailed
 
     base = f"{src.name}:{path.name}"
-    n = 0
+    n = 0  # records read so far
     seen: set[str] = set()
     whole_gzip = False  # one gzip stream around all records (not per-record members): read it decompressed
+    start, skip = 0, 0  # where the iteration starts, and how many records there were already read
     while True:
+        it = None
         try:
             with (gzip.open(path, "rb") if whole_gzip else open(path, "rb")) as f:
-                for n, rec in _records(f, n):
-                    doc = None
-                    if rec.rec_type in DOC_RECORDS:  # request / metadata / warcinfo records carry no documents
-                        url = rec.rec_headers.get_header("WARC-Target-URI")
-                        # The URL names the document (stable across re-crawls); repeats get the record number.
-                        rid = f"{src.name}:{url}" if url else f"{base}#{n}"
-                        rid = f"{rid}#{n}" if rid in seen else rid
-                        seen.add(rid)
-                        doc = record_to_doc(rid, rec)
-                    missing = _missing_bytes(rec)
-                    if missing:  # warcio stops quietly at a cut archive: say so
-                        cut = f"archive ends {missing} bytes before the end of record {n} ({rec.rec_type})"
-                        if doc is not None and doc.decision == "kept":
-                            doc.meta["truncated"] = cut  # the text up to the cut is still a page
-                        else:
-                            doc = with_url(Record.failed(doc.id if doc else f"{base}#{n}", f"truncated_record: {cut}"),
-                                           doc.url if doc else None)
-                    if doc is not None:
-                        yield doc
+                f.seek(start)
+                it = bounded_iterator(f, arc2warc=True)
+                for i, rec in enumerate(it, 1):
+                    if i > skip:
+                        n += 1
+                        if (doc := _doc_of(src, base, n, rec, seen)) is not None:
+                            yield doc
             if damage := _gzip_damage(path):  # the records after the cut are lost: one failed row says so
                 yield Record.failed(f"{base}#after-{n}", f"truncated_archive: after record {n}: {damage}")
             return
+        except HeaderLimit as e:  # this record fails alone: read on from the next one
+            at = it.offset
+            n += 1
+            yield Record.failed(f"{base}#{n}", f"header_limit: record {n} at byte {at}: {e}")
+            if not path.is_file():  # /dev/zero, a pipe: no end to search for the next record in
+                return
+            with (gzip.open(path, "rb") if whole_gzip else open(path, "rb")) as f:
+                gz_members = not whole_gzip and f.read(2) == b"\x1f\x8b"
+                nxt = next_record_offset(f, at, gz_members)
+            if nxt is None or nxt <= at:
+                if damage := _gzip_damage(path):
+                    yield Record.failed(f"{base}#after-{n}", f"truncated_archive: after record {n}: {damage}")
+                return
+            start, skip = nxt, 0
+            continue
         except ArchiveLoadFailed as e:
             if "non-chunked gzip" in str(e) and not whole_gzip:
-                whole_gzip = True  # warcio refuses it; plain gzip decompression reads it fine
+                # warcio refuses it; plain gzip decompression reads it fine (from the start: offsets
+                # in the compressed file mean nothing there)
+                whole_gzip, start, skip = True, 0, n
                 continue
             err = e
         except Exception as e:  # noqa: BLE001 - a malformed archive stops this file, recorded, never the run
