@@ -31,7 +31,7 @@ TOKENIZED_SCHEMA = pa.schema([("id", pa.string()), ("lang", pa.string()), ("sour
                               ("input_ids", pa.list_(pa.int32())), ("n_tokens", pa.int32())])
 # Reader metadata worth auditing: OCR figures of books, how a page was decoded, cut WARC records.
 INGEST_DETAIL = ("pages", "ocr_pages", "mean_ocr_confidence", "page_errors", "title", "encoding", "truncated",
-                 "layout")
+                 "layout", "extractor")
 
 
 def input_key(unit: WorkUnit) -> dict:

@@ -14,7 +14,8 @@ import codecs
 import logging
 import re
 
-from mmedc.sources.base import Record, short_error
+from mmedc.core.errors import short_error
+from mmedc.core.record import Record
 
 # WHATWG encoding labels that browsers treat as a superset (what pages labelled so really contain).
 _SUPERSETS = {"iso-8859-1": "cp1252", "latin1": "cp1252", "latin-1": "cp1252", "us-ascii": "cp1252",
