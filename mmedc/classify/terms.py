@@ -36,7 +36,9 @@ class TermMatcher:
             self.weights.append(float(weight))
             keys.setdefault(core, []).append(len(self.terms) - 1)
         for core, idx in keys.items():
-            self._ac.add_word(core, (len(core), tuple(idx)))
+            # The candidates of a key, strongest first: the first whose boundary needs are met wins.
+            ranked = sorted(idx, key=lambda i: -abs(self.weights[i]))
+            self._ac.add_word(core, (len(core), tuple((i, *self._flags[i]) for i in ranked)))
         self._empty = not keys
         if not self._empty:
             self._ac.make_automaton()
@@ -50,19 +52,26 @@ class TermMatcher:
             return counts, low
         n = len(low)
         hits = []
-        for end, (length, idx) in self._ac.iter(low):
+        affix = self._max_affix > 0
+        for end, (length, cands) in self._ac.iter(low):
             start = end - length + 1
-            before = start == 0 or not _is_word_char(low[start - 1]) or self._affix(low, start, -1)
-            after = end + 1 == n or not _is_word_char(low[end + 1]) or self._affix(low, end + 1, 1)
-            best = None
-            for i in idx:
-                need_before, need_after = self._flags[i]
+            # Word boundaries, inlined (this loop runs for every hit of every document).
+            if start == 0:
+                before = True
+            else:
+                c = low[start - 1]
+                before = not (c.isalnum() or c == "_") or (affix and self._affix(low, start, -1))
+            if end + 1 == n:
+                after = True
+            else:
+                c = low[end + 1]
+                after = not (c.isalnum() or c == "_") or (affix and self._affix(low, end + 1, 1))
+            for i, need_before, need_after in cands:
                 if (before or not need_before) and (after or not need_after):
-                    if best is None or abs(self.weights[i]) > abs(self.weights[best]):
-                        best = i
-            if best is not None:
-                hits.append((start, -length, end, best))
-        hits.sort()
+                    hits.append((start, -length, end, i))
+                    break
+        if len(hits) > 1:
+            hits.sort()
         last_end = -1
         for start, _, end, i in hits:  # leftmost-longest, non-overlapping
             if start > last_end:
