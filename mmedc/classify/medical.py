@@ -75,19 +75,18 @@ class WeightedTerms:
 
     def score(self, texts: list[str], pack: Pack) -> list[MedicalScore]:
         m = _term_matcher(pack)
-        out = []
-        for t in texts:
-            counts, _ = m.match(t)
-            ev = self.evidence(counts, m.weights)
-            words = count_words(t, pack.word_split)
-            need = self.needed(words, pack)
-            pos = {i: n for i, n in counts.items() if m.weights[i] > 0}
-            density = sum(n * len(m.terms[i].strip("*")) for i, n in pos.items()) / max(len(t), 1)
-            score = ev / need
-            out.append(MedicalScore(score >= 1.0, score, len(pos), density,
-                                    {"evidence": round(ev, 3), "needed": round(need, 3), "words": words,
-                                     "negative_hits": len(counts) - len(pos)}))
-        return out
+        return [self.from_counts(m.match(t)[0], m, t, pack, count_words(t, pack.word_split)) for t in texts]
+
+    def from_counts(self, counts: dict[int, int], m: TermMatcher, t: str, pack: Pack, words: int) -> MedicalScore:
+        """The score of one text from its term counts (shared with the all-packs scan)."""
+        ev = self.evidence(counts, m.weights)
+        need = self.needed(words, pack)
+        pos = {i: n for i, n in counts.items() if m.weights[i] > 0}
+        density = sum(n * len(m.terms[i].strip("*")) for i, n in pos.items()) / max(len(t), 1)
+        score = ev / need
+        return MedicalScore(score >= 1.0, score, len(pos), density,
+                            {"evidence": round(ev, 3), "needed": round(need, 3), "words": words,
+                             "negative_hits": len(counts) - len(pos)})
 
     @staticmethod
     def reason(s: MedicalScore, pack: Pack) -> str:

@@ -128,17 +128,12 @@ class MedicalStep(Step):
 
     def _score_all_packs(self, docs, idx, out):
         """No language known yet: the document is a candidate when any pack finds it medical (the best
-        scoring pack is recorded); language ID decides the language afterwards."""
-        texts = [docs[i]["text"] for i in idx]
-        best: list = [None] * len(idx)
-        for code in self.languages:
-            pack = load_pack(code)
-            for k, s in enumerate(self.classifier.score(texts, pack)):
-                b = best[k]
-                if b is None or (s.medical, s.score) > (b[0].medical, b[0].score):
-                    best[k] = (s, pack)
-        for k, i in enumerate(idx):
-            s, pack = best[k]
+        scoring pack is recorded; one automaton scans all packs at once); language ID decides the
+        language afterwards."""
+        from mmedc.classify.allpacks import best_pack_scores
+
+        packs = [load_pack(c) for c in self.languages]
+        for i, (s, pack) in zip(idx, best_pack_scores(self.classifier.name, [docs[i]["text"] for i in idx], packs)):
             _set_medical(docs[i], s)
             docs[i]["medical_pack"] = pack.code
             docs[i].setdefault("lang", pack.code)

@@ -35,49 +35,65 @@ class TermMatcher:
             self.terms.append(term)
             self.weights.append(float(weight))
             keys.setdefault(core, []).append(len(self.terms) - 1)
+        self._entries: list[tuple[str, tuple]] = []
         for core, idx in keys.items():
             # The candidates of a key, strongest first: the first whose boundary needs are met wins.
             ranked = sorted(idx, key=lambda i: -abs(self.weights[i]))
-            self._ac.add_word(core, (len(core), tuple((i, *self._flags[i]) for i in ranked)))
+            value = (len(core), tuple((i, *self._flags[i]) for i in ranked))
+            self._entries.append((core, value))
+            self._ac.add_word(core, value)
         self._empty = not keys
         if not self._empty:
             self._ac.make_automaton()
+
+    def entries(self) -> list[tuple[str, tuple]]:
+        """(lower-cased term core, automaton value) pairs: for a scan that merges several packs."""
+        return self._entries
 
     def match(self, text: str) -> tuple[dict[int, int], str]:
         """({term index: occurrences}, lower-cased text). Where hits overlap ("hepatitis" and "*itis",
         "治疗" and "疗"), only the longest counts, so one stretch of text is one piece of evidence."""
         low = text.lower()
-        counts: dict[int, int] = {}
         if self._empty:
-            return counts, low
-        n = len(low)
+            return {}, low
         hits = []
-        affix = self._max_affix > 0
         for end, (length, cands) in self._ac.iter(low):
-            start = end - length + 1
-            # Word boundaries, inlined (this loop runs for every hit of every document).
-            if start == 0:
-                before = True
-            else:
-                c = low[start - 1]
-                before = not (c.isalnum() or c == "_") or (affix and self._affix(low, start, -1))
-            if end + 1 == n:
-                after = True
-            else:
-                c = low[end + 1]
-                after = not (c.isalnum() or c == "_") or (affix and self._affix(low, end + 1, 1))
-            for i, need_before, need_after in cands:
-                if (before or not need_before) and (after or not need_after):
-                    hits.append((start, -length, end, i))
-                    break
+            i = self.check_hit(low, end, length, cands)
+            if i is not None:
+                hits.append((end - length + 1, -length, end, i))
+        return self.resolve(hits), low
+
+    def check_hit(self, low: str, end: int, length: int, cands: tuple) -> int | None:
+        """The term a hit ending at `end` counts for, given the word boundaries around it (None: none)."""
+        start = end - length + 1
+        affix = self._max_affix > 0
+        if start == 0:
+            before = True
+        else:
+            c = low[start - 1]
+            before = not (c.isalnum() or c == "_") or (affix and self._affix(low, start, -1))
+        if end + 1 == len(low):
+            after = True
+        else:
+            c = low[end + 1]
+            after = not (c.isalnum() or c == "_") or (affix and self._affix(low, end + 1, 1))
+        for i, need_before, need_after in cands:
+            if (before or not need_before) and (after or not need_after):
+                return i
+        return None
+
+    @staticmethod
+    def resolve(hits: list) -> dict[int, int]:
+        """Leftmost-longest, non-overlapping hits → {term index: occurrences}."""
         if len(hits) > 1:
             hits.sort()
+        counts: dict[int, int] = {}
         last_end = -1
-        for start, _, end, i in hits:  # leftmost-longest, non-overlapping
+        for start, _, end, i in hits:
             if start > last_end:
                 counts[i] = counts.get(i, 0) + 1
                 last_end = end
-        return counts, low
+        return counts
 
     def _affix(self, low: str, pos: int, direction: int) -> bool:
         """Is the rest of the word before `pos` (direction -1) or from `pos` (+1) an allowed particle?"""

@@ -1,0 +1,80 @@
+"""The medical scan for documents of unknown language: every pack's terms in ONE Aho-Corasick automaton,
+so a text is scanned once however many languages the recipe has (six scans would cost about as much as
+language ID, which the cascade exists to avoid). Each hit is checked against the word boundaries of
+the pack(s) whose term it is; each pack's counts then give exactly the score that pack's own matcher
+would (tests/test_classify.py compares them)."""
+from __future__ import annotations
+
+import functools
+
+import ahocorasick
+
+from mmedc.classify.medical import MedicalScore, WeightedTerms, _term_matcher, get_classifier
+from mmedc.classify.packs import Pack
+from mmedc.classify.words import count_words
+
+
+class AllPacksScan:
+    def __init__(self, packs: list[Pack]):
+        self.packs = packs
+        self.matchers = [_term_matcher(p) for p in packs]
+        self.scorer = WeightedTerms()
+        keys: dict[str, list] = {}
+        for k, m in enumerate(self.matchers):
+            for core, value in m.entries():
+                keys.setdefault(core, []).append((k, value))
+        self._ac = ahocorasick.Automaton()
+        for core, per_pack in keys.items():
+            self._ac.add_word(core, (len(core), tuple(per_pack)))
+        self._empty = not keys
+        if not self._empty:
+            self._ac.make_automaton()
+
+    def counts(self, text: str) -> tuple[list[dict[int, int]], str]:
+        """Per pack: {term index: occurrences}, as that pack's TermMatcher.match gives them."""
+        low = text.lower()
+        hits: list[list] = [[] for _ in self.packs]
+        if not self._empty:
+            for end, (length, per_pack) in self._ac.iter(low):
+                for k, (_, cands) in per_pack:
+                    i = self.matchers[k].check_hit(low, end, length, cands)
+                    if i is not None:
+                        hits[k].append((end - length + 1, -length, end, i))
+        return [self.matchers[k].resolve(h) for k, h in enumerate(hits)], low
+
+    def score(self, texts: list[str]) -> list[tuple[MedicalScore, Pack]]:
+        """The best pack's score for each text: medical first, then the higher score."""
+        out = []
+        for t in texts:
+            per_pack, _ = self.counts(t)
+            words: dict[str, int] = {}
+            best = None
+            for k, counts in enumerate(per_pack):
+                pack = self.packs[k]
+                if not counts and best is not None and (best[0].medical, best[0].score) >= (False, 0.0):
+                    continue  # no term of this pack: score 0, which cannot beat the best so far
+                if pack.word_split not in words:
+                    words[pack.word_split] = count_words(t, pack.word_split)
+                s = self.scorer.from_counts(counts, self.matchers[k], t, pack, words[pack.word_split])
+                if best is None or (s.medical, s.score) > (best[0].medical, best[0].score):
+                    best = (s, pack)
+            out.append(best)
+        return out
+
+
+@functools.cache
+def all_packs_scan(packs: tuple[Pack, ...]) -> AllPacksScan:
+    return AllPacksScan(list(packs))
+
+
+def best_pack_scores(classifier_name: str, texts: list[str], packs: list[Pack]) -> list[tuple[MedicalScore, Pack]]:
+    """Best pack per text for any classifier: one automaton for `terms`, one pass per pack otherwise."""
+    if classifier_name == "terms":
+        return all_packs_scan(tuple(packs)).score(texts)
+    clf = get_classifier(classifier_name)
+    best: list = [None] * len(texts)
+    for pack in packs:
+        for k, s in enumerate(clf.score(texts, pack)):
+            if best[k] is None or (s.medical, s.score) > (best[k][0].medical, best[k][0].score):
+                best[k] = (s, pack)
+    return best
