@@ -13,6 +13,8 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
+    # Help texts are plain text: with rich markup, "[default: ...]" or "[quality]" in a help would vanish.
+    rich_markup_mode=None,
 )
 sample_app = typer.Typer(help="The embedded sample (written by the project) used by `make run`.", no_args_is_help=True)
 app.add_typer(sample_app, name="sample")

