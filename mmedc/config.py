@@ -111,6 +111,7 @@ class ShardsConfig:
     # ... or target tokens (factor = target / available; wins over the weight). Factors multiply.
     lang_tokens: dict = field(default_factory=dict)
     source_tokens: dict = field(default_factory=dict)
+    text: bool = True  # also write text/*.parquet (the kept documents' text, same order) and README.md
 
     def __post_init__(self):
         if self.target_tokens < 0:

@@ -37,7 +37,7 @@ def register(app: typer.Typer):
         files: List[Path] = typer.Argument(..., help="HTML (.html/.htm[.gz]), WARC/ARC (.warc/.arc[.gz]) or PDF files; folders are walked."),
         out: Path = typer.Option(..., "--out", "-o", help="Output JSONL file ('-' for stdout)."),
         source: str = typer.Option("extract", "--source", help="Source name written in each record and its id prefix."),
-        lang: Optional[str] = typer.Option(None, "--lang", show_default="from the page text", help="Known language of PDFs (picks the OCR languages)."),
+        lang: Optional[str] = typer.Option(None, "--lang", show_default="not set", help="Known language of PDFs (picks the OCR languages)."),
         ocr: bool = typer.Option(True, "--ocr/--no-ocr", help="OCR scanned PDF pages with tesseract."),
         dpi: int = typer.Option(300, "--dpi", help="Rendering resolution for OCR."),
         kept_only: bool = typer.Option(False, "--kept-only", help="Write only records with text (dropped/failed are still counted)."),

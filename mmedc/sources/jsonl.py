@@ -95,7 +95,7 @@ def parse_line(n: int, raw: bytes | str) -> Loose:
         if m:
             return Loose(n, None, f"not UTF-8: byte 0x{ord(m.group()) - 0xdc00:02x} at column {m.start() + 1}")
     try:
-        obj = json.loads(line)
+        obj = json.loads(line.rstrip("\r\n"))  # columns of an error count on the line itself
     except json.JSONDecodeError as e:
         return Loose(n, None, f"invalid JSON: {e.msg} at column {e.colno}")
     except ValueError as e:  # e.g. a number too large to convert
