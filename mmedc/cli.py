@@ -29,8 +29,8 @@ def fail(msg: str, code: int = 2):
 def run(
     pipeline: Path = typer.Argument(..., help="Recipe TOML, e.g. pipelines/sample.toml."),
     out: Path = typer.Option(..., "--out", "-o", help="Output folder: shards/, manifest.json, audit/, work/."),
-    ray_address: Optional[str] = typer.Option(None, "--ray-address", help="Join an existing Ray cluster (e.g. 10.0.0.5:6379 or 'auto'); default: start Ray embedded."),
-    workers: Optional[int] = typer.Option(None, "--workers", "-w", min=1, help="CPUs for embedded Ray (default: all cores)."),
+    ray_address: Optional[str] = typer.Option(None, "--ray-address", show_default="start Ray embedded", help="Join an existing Ray cluster (e.g. 10.0.0.5:6379 or 'auto')."),
+    workers: Optional[int] = typer.Option(None, "--workers", "-w", min=1, show_default="all cores", help="CPUs for embedded Ray."),
     restart: bool = typer.Option(False, "--restart", help="Discard a previous run in --out made with another recipe."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
     local: bool = typer.Option(False, "--local", help="Run every task in this process, without Ray (debugging, small inputs)."),
@@ -71,7 +71,8 @@ def run(
 
 @sample_app.command("build")
 def sample_build(
-    dest: Optional[Path] = typer.Option(None, "--dest", help="Where to write the sample inputs [default: pipelines/sample/generated]."),
+    dest: Optional[Path] = typer.Option(None, "--out", "-o", "--dest", show_default="pipelines/sample/generated",
+                                        help="Where to write the sample inputs."),
 ):
     """Write the sample inputs (JSONL, near-duplicates, HTML, WARC, a PDF with a scanned page, a damaged file)."""
     from mmedc.sample.build import build

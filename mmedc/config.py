@@ -35,6 +35,7 @@ class PipelineConfig:
     # The filter chain in order (registered step names); "lid-first" for the paper's order.
     steps: list[str] = field(default_factory=lambda: list(DEFAULT_STEPS))
     plugins: list[str] = field(default_factory=list)  # modules that register more steps / readers
+    packs: list[str] = field(default_factory=list)  # language pack folders searched before $MMEDC_PACKS and filters/
     unit_docs: int = 50_000  # a work unit (one task): about this many rows of a Parquet file ...
     unit_bytes: int = 128 << 20  # ... or this many bytes of a plain JSONL file
     batch_docs: int = 1000  # documents that go through the steps together inside a task (memory bound)
@@ -186,6 +187,12 @@ class Recipe:
     pipeline: PipelineConfig = field(default_factory=PipelineConfig)
     tables: dict = field(default_factory=dict)  # settings tables of plug-in steps, by table name
 
+    def __setstate__(self, state):  # a task's copy of the recipe searches the recipe's pack folders too
+        self.__dict__.update(state)
+        from mmedc.paths import use_pack_dirs
+
+        use_pack_dirs(self.pipeline.packs)
+
     def table(self, name: str):
         """A step's settings: a built-in table (`self.quality`) or a plug-in step's (`self.tables`)."""
         return self.tables[name] if name in self.tables else getattr(self, name)
@@ -219,9 +226,9 @@ class Recipe:
     def settings_files(self) -> dict[str, str]:
         """sha256 of every language pack and OCR settings file the run loads, by path: editing one
         (or `mmedc lang calibrate`) changes the fingerprint, so a run never mixes old and new settings."""
-        from mmedc.paths import ocr_dir, packs_dir
+        from mmedc.paths import find_pack, ocr_dir, packs_dir
 
-        files = [packs_dir() / f"{c}.toml" for c in self.languages]
+        files = [find_pack(c) or packs_dir() / f"{c}.toml" for c in self.languages]
         if any(s.kind == "pdf" for s in self.sources):
             codes = {c for s in self.sources for v in [s.lang, *s.lang_by_path.values()]
                      for c in (v or "").replace(",", "+").split("+") if c.strip()}
@@ -249,6 +256,13 @@ def load_recipe(path: str | Path) -> Recipe:
     except tomllib.TOMLDecodeError as e:
         raise RecipeError(f"{path}: invalid TOML: {e}") from None
     pipe = _build(PipelineConfig, data.get("pipeline", {}), "pipeline")
+    pipe.packs = [str((path.resolve().parent / d).resolve()) for d in pipe.packs]  # relative to the recipe
+    for d in pipe.packs:
+        if not Path(d).is_dir():
+            raise RecipeError(f"{path}: [pipeline] packs: folder {d} does not exist")
+    from mmedc.paths import use_pack_dirs
+
+    use_pack_dirs(pipe.packs)
     STEPS.load(pipe.plugins)
     READERS.load(pipe.plugins)
     known = {"pipeline", "sources", "langid", "medical", "dedup", "tokenize", "ocr", "shards"}

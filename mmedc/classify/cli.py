@@ -166,7 +166,7 @@ def lang_add(
     word_split: str = typer.Option("whitespace", "--word-split", help="whitespace, or cjk for Chinese/Japanese/Korean-style text without spaces."),
     tesseract: str = typer.Option("", "--tesseract", help="Tesseract language code(s) for OCR, e.g. ita or chi_sim+chi_tra."),
     lid_label: Optional[List[str]] = typer.Option(None, "--lid-label", help="LID model label(s) (repeat) (default: the code, as lid.176 names it)."),
-    directory: Optional[Path] = typer.Option(None, "--dir", help="Packs folder (default: filters/, or $MMEDC_PACKS)."),
+    directory: Optional[Path] = typer.Option(None, "--dir", show_default="the first $MMEDC_PACKS folder, else filters/", help="Packs folder to write to."),
     force: bool = typer.Option(False, "--force", help="Overwrite an existing pack."),
 ):
     """Scaffold a language pack: LID label(s) and checks, word splitting, tesseract code, empty keyword
@@ -193,7 +193,7 @@ def lang_calibrate(
     non_medical: Optional[Path] = typer.Option(None, "--non-medical", help="Folder of general sentences `<lang>.txt` added as non_medical records (when the labelled file has none)."),
     limit: int = typer.Option(1000, "--non-medical-limit", help="Sentences taken from --non-medical."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Print the thresholds, do not write the pack."),
-    directory: Optional[Path] = typer.Option(None, "--dir", help="Packs folder (default: filters/, or $MMEDC_PACKS)."),
+    directory: Optional[Path] = typer.Option(None, "--dir", show_default="the first $MMEDC_PACKS folder, else filters/", help="Packs folder to write to."),
 ):
     """Choose the thresholds that maximise medical F1 on labelled records and write them into the
     pack's medical table (only those keys change; comments and other tables stay as they are)."""
