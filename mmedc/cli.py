@@ -44,8 +44,13 @@ def run(
     from mmedc.engine.runner import run as run_pipeline
     from mmedc.executor import LocalExecutor
 
+    from mmedc.sample.build import ensure_inputs
+
     try:
         recipe = load_recipe(pipeline)
+        built = ensure_inputs(recipe)
+        if built:
+            typer.echo(f"sample inputs were missing: written to {built} (as `mmedc sample build` does)")
         res = run_pipeline(recipe, out, ray_address=ray_address, workers=workers, restart=restart, progress=not quiet,
                            executor=LocalExecutor() if local else None)
     except (MmedcError, FileNotFoundError, ValueError) as e:

@@ -63,6 +63,8 @@ class SourceConfig:
     text_field: str = "text"
     id_field: str = "id"
     url_field: str = "url"
+    # A step's settings for this source only: `[sources.quality] min_words = 5` (mmedc.engine.chain)
+    settings: dict[str, dict] = field(default_factory=dict)
 
 
 @dataclass
@@ -210,7 +212,8 @@ class Recipe:
                 elif m.exists():
                     out.add(m)
                 else:
-                    raise RecipeError(f"source {src.name!r}: {m} does not exist")
+                    raise RecipeError(f"source {src.name!r}: {m} does not exist (from its paths = {pattern!r}, "
+                                      f"relative to {self.base_dir})")
         return sorted(out)
 
     def fingerprint(self) -> str:
@@ -281,8 +284,11 @@ def load_recipe(path: str | Path) -> Recipe:
     if set(data) - known:
         raise RecipeError(f"{path}: unknown section(s) {sorted(set(data) - known)}; known: {sorted(known)}")
     sources = []
+    step_tables = {cls.table for cls in chain if cls.table} - {f.name for f in dataclasses.fields(SourceConfig)}
     for i, s in enumerate(data.get("sources", [])):
-        src = _build(SourceConfig, s, f"sources[{i}]")
+        settings = {k: s[k] for k in s if k in step_tables}  # [sources.<step table>] under a [[sources]]
+        src = _build(SourceConfig, {k: v for k, v in s.items() if k not in settings}, f"sources[{i}]")
+        src.settings = {**src.settings, **settings}
         if src.kind not in READERS.names():
             raise RecipeError(f"source {src.name!r}: kind {src.kind!r} is not one of {READERS.names()}")
         if isinstance(src.paths, str):
@@ -315,4 +321,7 @@ def load_recipe(path: str | Path) -> Recipe:
         raise RecipeError(f"[decontam] index {recipe.decontam.index!r}: no index there (build it with `mmedc decontam index`)")
     if not recipe.languages:
         raise RecipeError(f"{path}: [pipeline] languages is empty")
+    from mmedc.engine.chain import check_source_settings
+
+    check_source_settings(recipe)
     return recipe

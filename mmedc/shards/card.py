@@ -40,7 +40,7 @@ def _recipe_settings(recipe) -> dict | None:
 
 def _front_matter(manifest: dict, has_text: bool, langs: list[str]) -> str:
     lines = ["---",
-             "license: other  # fill in: the licences of the sources (see "Licence" below)",
+             "license: other  # fill in: the licences of the sources (see Licence below)",
              "language:"] + [f"- {c}" for c in langs] + [
              f"pretty_name: MMedC-style medical corpus ({manifest['recipe']})",
              "tags:", "- medical", "- pretraining", "- mmedc",
