@@ -43,6 +43,7 @@ def run(
     from mmedc.core.errors import MmedcError
     from mmedc.engine.runner import run as run_pipeline
     from mmedc.executor import LocalExecutor
+    from mmedc.quiet import embedded_ray_env, ray_output_to
 
     from mmedc.sample.build import ensure_inputs
 
@@ -51,8 +52,11 @@ def run(
         built = ensure_inputs(recipe)
         if built:
             typer.echo(f"sample inputs were missing: written to {built} (as `mmedc sample build` does)")
-        res = run_pipeline(recipe, out, ray_address=ray_address, workers=workers, restart=restart, progress=not quiet,
-                           executor=LocalExecutor() if local else None)
+        embedded_ray_env(ray_address)
+        # Ray's start-up and worker chatter goes to OUT/work/ray.log (its tail is shown on failure).
+        with ray_output_to(out / "work" / "ray.log", enabled=not local):
+            res = run_pipeline(recipe, out, ray_address=ray_address, workers=workers, restart=restart,
+                               progress=not quiet, executor=LocalExecutor() if local else None)
     except (MmedcError, FileNotFoundError, ValueError) as e:
         fail(str(e), 1)
     console = Console()
@@ -70,7 +74,9 @@ def run(
     for lang, v in t["by_lang"].items():
         table.add_row(lang, str(v["docs"]), f"{v['tokens']:,}")
     console.print(table)
-    console.print(f"shards:   {res.out / 'shards'}\nmanifest: {res.out / 'manifest.json'}\naudit:    {res.out / 'audit'}")
+    text = f"text:     {res.out / 'text'}\n" if (res.out / "text").is_dir() else ""
+    console.print(f"shards:   {res.out / 'shards'}\n{text}card:     {res.out / 'README.md'}\n"
+                  f"manifest: {res.out / 'manifest.json'}\naudit:    {res.out / 'audit'}")
     console.print(f"done in {res.seconds:.1f}s" + (f" ({res.skipped_tasks} finished task(s) reused)" if res.skipped_tasks else ""))
 
 

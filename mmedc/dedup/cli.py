@@ -35,15 +35,20 @@ def register(app: typer.Typer):
 
         cfg = DedupConfig()
         cfg = dataclasses.replace(cfg, **{k: v for k, v in (("threshold", threshold), ("num_perm", num_perm)) if v is not None})
-        started = start(ray_address, workers)
+        from mmedc.quiet import embedded_ray_env, ray_output_to
+
+        embedded_ray_env(ray_address)
         try:
-            s = dedup_jsonl(input, out, cfg, index, shard_size, progress=not quiet)
+            with ray_output_to(out.with_name(f".{out.name}.ray.log")):  # Ray's chatter; shown on failure
+                started = start(ray_address, workers)
+                try:
+                    s = dedup_jsonl(input, out, cfg, index, shard_size, progress=not quiet)
+                finally:
+                    if started:
+                        stop()
         except (DedupIndexError, ValueError, OSError) as e:
             typer.secho(f"error: {e}", fg=typer.colors.RED, err=True)
             raise typer.Exit(1)
-        finally:
-            if started:
-                stop()
         typer.echo(f"{s['documents']} documents: {s['duplicates']} duplicates, {s['kept']} kept, "
                    f"{s['errors']} unreadable line(s); {s['candidates']} candidate pairs, {s['edges']} verified "
                    f"→ {out}" + (f"; index {index} extended" if index else ""))
