@@ -50,8 +50,8 @@ def _lines(path: Path) -> list[dict]:
     return [json.loads(x) for x in Path(path).read_text(encoding="utf-8").splitlines()]
 
 
-LATIN = "not UTF-8: byte 0xe9 at column 30"
-CUT = "invalid JSON: Expecting value at column 23"
+LATIN = "undecodable_line: byte 0xe9 at column 30 is not UTF-8"
+CUT = "invalid_json: Expecting value at column 23"
 
 
 def test_loose_reader_reports_every_bad_line_alike(tmp_path):
@@ -62,12 +62,12 @@ def test_loose_reader_reports_every_bad_line_alike(tmp_path):
     assert [i.obj["id"] for i in items if not i.error] == [f"d{i}" for i in range(5)]
     (tmp_path / "b.jsonl").write_text('[1]\n\n{"id": 1}\n{"text": "x"}\n')
     assert [(i.n, i.error) for i in read_records(tmp_path / "b.jsonl")] == [
-        (1, "not a JSON object (list)"), (3, "no string `text` field"), (4, None)]
+        (1, "not_an_object: list"), (3, "no_text: no string `text` field"), (4, None)]
     # A truncated gzip: the lines before stay, the damage is one error record.
     blob = gzip.compress(b"".join(json.dumps({"text": f"t{i}"}).encode() + b"\n" for i in range(200)))
     (tmp_path / "c.jsonl.gz").write_bytes(blob[: len(blob) // 2])
     got = list(read_records(tmp_path / "c.jsonl.gz"))
-    assert got[-1].error.startswith("corrupt file after line") and len(got) > 50
+    assert got[-1].error.startswith("corrupt_file: after line") and len(got) > 50
     assert all(i.error is None for i in got[:-2])  # the line cut by the damage may be the one before
     rows = list(read_records(_parquet(tmp_path / "d.parquet")))
     assert [(r.unit, r.n, r.obj["id"]) for r in rows] == [("row", i + 1, f"p{i}") for i in range(4)]
@@ -100,14 +100,15 @@ def test_dedup_and_decontam_index_on_bad_lines(tmp_path, ray_local):
     got = _lines(tmp_path / "d.jsonl")
     assert got[2] == {"line": 3, "error": LATIN, "duplicate": False, "cluster": None}
     assert got[5]["error"] == CUT and "2 unreadable line(s)" in res.output
-    assert [g["duplicate"] for g in got if "id" in g] == [False] * 5  # "(i)" suffixes differ: near-dups?
+    # The good records are one text with "(i)" appended: near-duplicates of the first.
+    assert [(g["duplicate"], g["cluster"]) for g in got if "id" in g] == [(False, "d0")] + [(True, "d0")] * 4
     res = runner.invoke(app, ["dedup", str(_parquet(tmp_path / "p.parquet")), "--out", str(tmp_path / "p.jsonl"), "-q"])
     assert res.exit_code == 0, res.output
     assert [g["id"] for g in _lines(tmp_path / "p.jsonl")] == [f"p{i}" for i in range(4)]
     res = runner.invoke(app, ["decontam", "index", str(bad), "-o", str(tmp_path / "idx")])
     assert res.exit_code == 0 and res.exception is None, res.output
     meta = json.loads((tmp_path / "idx" / "meta.json").read_text())
-    assert meta["n_errors"] == 2 and any("not UTF-8" in str(e) for e in meta["errors"])
+    assert meta["n_errors"] == 2 and any("undecodable_line" in str(e) for e in meta["errors"])
 
 
 def test_text_dataset_and_card_load_with_datasets(sample_run, tmp_path):

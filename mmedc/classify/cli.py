@@ -193,7 +193,7 @@ def lang_calibrate(
     non_medical: Optional[Path] = typer.Option(None, "--non-medical", help="Folder of general sentences `<lang>.txt` added as non_medical records (when the labelled file has none)."),
     limit: int = typer.Option(1000, "--non-medical-limit", help="Sentences taken from --non-medical."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Print the thresholds, do not write the pack."),
-    directory: Optional[Path] = typer.Option(None, "--dir", show_default="the first $MMEDC_PACKS folder, else filters/", help="Packs folder to write to."),
+    directory: Optional[Path] = typer.Option(None, "--dir", show_default="the folder the pack is found in", help="Packs folder to write to."),
 ):
     """Choose the thresholds that maximise medical F1 on labelled records and write them into the
     pack's medical table (only those keys change; comments and other tables stay as they are)."""
@@ -201,9 +201,9 @@ def lang_calibrate(
     from mmedc.classify.packfile import update_pack_file
     from mmedc.classify.packs import PackError, load_pack, load_pack_file
     from mmedc.classify.records import RecordError, lingua_negatives, read_jsonl
-    from mmedc.paths import packs_dir
+    from mmedc.paths import find_pack, packs_dir
 
-    path = (directory or packs_dir()) / f"{code}.toml"
+    path = directory / f"{code}.toml" if directory else (find_pack(code) or packs_dir() / f"{code}.toml")
     try:
         pack = load_pack_file(path) if path.exists() else load_pack(code)
         errors: list = []

@@ -57,7 +57,7 @@ class Cleaner:
         batch: list[dict] = []
         for item in items:
             if item.error is None and not isinstance(item.obj.get("text"), str):
-                item.error = "no string `text` field"
+                item.error = "no_text: no string `text` field"
             batch.append(item.obj if item.error is None else item.error_record())
             if len(batch) >= BATCH:
                 yield from self._flush(batch)

@@ -72,7 +72,7 @@ def dedup_jsonl(inp: Path, out: Path, cfg: DedupConfig, index: Path | None = Non
                 continue
             rid = str(rec.get("id", f"{item.unit}-{n}"))
             if rid in seen:  # ids must be unique: the cluster field names documents by id
-                errors[n] = f"duplicate id {rid!r} (already on {item.unit} {seen[rid]})"
+                errors[n] = f"duplicate_id: {rid!r} already on {item.unit} {seen[rid]}"
                 ids.append(None)
                 continue
             seen[rid] = n

@@ -3,12 +3,14 @@ index`, `lang calibrate`): JSONL (plain or gzipped, one JSON object a line) and 
 reader so that a bad line is reported the same way by every command, with its number, and the rest of
 the file is processed. Nothing here raises on a bad line or a damaged file.
 
-Wording (the `error` of an error record; the commands print `FILE:<line>: <error>`):
-    not UTF-8: byte 0xe9 at column 12
-    invalid JSON: Expecting ',' delimiter at column 40
-    not a JSON object (list)
-    no string `text` field
-    corrupt file after line 34: EOFError: ...
+Wording (the `error` of an error record; the commands print `FILE:<line>: <error>`): `kind: detail`,
+with the kinds a pipeline run's audit uses for the same faults (so `audit summary` and these commands
+speak alike):
+    undecodable_line: byte 0xe9 at column 12 is not UTF-8
+    invalid_json: Expecting ',' delimiter at column 40
+    not_an_object: list
+    no_text: no string `text` field
+    corrupt_file: after line 34: EOFError: ...
 """
 from __future__ import annotations
 
@@ -56,7 +58,7 @@ def read_records(path: Path, text_field: str | None = "text", batch_size: int = 
     items = _parquet_rows(path, batch_size) if is_parquet(path) else _jsonl_lines(path)
     for item in items:
         if item.error is None and text_field and not isinstance(item.obj.get(text_field), str):
-            item.error = f"no string `{text_field}` field"
+            item.error = f"no_text: no string `{text_field}` field"
         yield item
 
 
@@ -74,7 +76,7 @@ def _jsonl_lines(path: Path) -> Iterator[Loose]:
                 continue
             yield parse_line(n, raw)
     except (OSError, EOFError, ValueError) as e:  # truncated or corrupt gzip, unreadable file
-        yield Loose(n + 1, None, f"corrupt file after line {n}: {short_error(e)}")
+        yield Loose(n + 1, None, f"corrupt_file: after line {n}: {short_error(e)}")
 
 
 def _plain(path: Path) -> Iterator[bytes]:
@@ -88,20 +90,21 @@ def parse_line(n: int, raw: bytes | str) -> Loose:
         try:
             line = raw.decode("utf-8")
         except UnicodeDecodeError as e:
-            return Loose(n, None, f"not UTF-8: byte 0x{raw[e.start]:02x} at column {e.start + 1}")
+            return Loose(n, None, f"undecodable_line: byte 0x{raw[e.start]:02x} at column {e.start + 1} is not UTF-8")
     else:
         line = raw
         m = _SURROGATE.search(line)
         if m:
-            return Loose(n, None, f"not UTF-8: byte 0x{ord(m.group()) - 0xdc00:02x} at column {m.start() + 1}")
+            return Loose(n, None, f"undecodable_line: byte 0x{ord(m.group()) - 0xdc00:02x} at column {m.start() + 1} "
+                                  "is not UTF-8")
     try:
         obj = json.loads(line.rstrip("\r\n"))  # columns of an error count on the line itself
     except json.JSONDecodeError as e:
-        return Loose(n, None, f"invalid JSON: {e.msg} at column {e.colno}")
+        return Loose(n, None, f"invalid_json: {e.msg} at column {e.colno}")
     except ValueError as e:  # e.g. a number too large to convert
-        return Loose(n, None, f"invalid JSON: {short_error(e)}")
+        return Loose(n, None, f"invalid_json: {short_error(e)}")
     if not isinstance(obj, dict):
-        return Loose(n, None, f"not a JSON object ({type(obj).__name__})")
+        return Loose(n, None, f"not_an_object: {type(obj).__name__}")
     return Loose(n, obj)
 
 
@@ -116,7 +119,7 @@ def _parquet_rows(path: Path, batch_size: int) -> Iterator[Loose]:
                 n += 1
                 yield Loose(n, obj, unit="row")
     except Exception as e:  # noqa: BLE001 - any damage becomes one error record, rows before it stay
-        yield Loose(n + 1, None, f"corrupt file after row {n}: {short_error(e)}", unit="row")
+        yield Loose(n + 1, None, f"corrupt_file: after row {n}: {short_error(e)}", unit="row")
 
 
 def error_lines(path: Path, errors: list[Loose], limit: int = 10) -> list[str]:
