@@ -63,17 +63,6 @@ def _fd(stream) -> int | None:
         return None
 
 
-def tail(path: Path, lines: int = 30, start: int = 0) -> str:
-    """The last `lines` lines of the log written after byte `start` (this command's part)."""
-    try:
-        with open(path, "rb") as f:
-            f.seek(start)
-            text = f.read().decode("utf-8", errors="replace").splitlines()
-    except OSError:
-        return ""
-    return "\n".join(text[-lines:])
-
-
 @contextlib.contextmanager
 def ray_output_to(log_path: Path, enabled: bool = True):
     """Send Ray's output to `log_path` (appended) for the duration; on an exception print its last
@@ -85,7 +74,7 @@ def ray_output_to(log_path: Path, enabled: bool = True):
     log_path.parent.mkdir(parents=True, exist_ok=True)
     for s in (sys.stdout, sys.stderr):
         s.flush()
-    log = open(log_path, "a", encoding="utf-8", buffering=1)
+    log = open(log_path, "a+", encoding="utf-8", errors="replace", buffering=1)
     start = log.tell()
     saved_fd = os.dup(2)
     terminal = open(os.dup(saved_fd), "w", encoding=getattr(sys.stderr, "encoding", None) or "utf-8",
@@ -108,7 +97,10 @@ def ray_output_to(log_path: Path, enabled: bool = True):
         log.flush()
         os.dup2(saved_fd, 2)
         os.close(saved_fd)
-        last = tail(log_path, start=start) if failed else ""
+        last = ""
+        if failed:  # read through the handle: `run --restart` may have removed the file meanwhile
+            log.seek(start)
+            last = "\n".join(log.read().splitlines()[-30:])
         if last.strip():
             terminal.write(f"--- last lines of {log_path} ---\n{last}\n")
         terminal.close()

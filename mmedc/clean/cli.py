@@ -63,7 +63,7 @@ def clean(
     from rich.progress import track
 
     from mmedc.clean.records import Cleaner
-    from mmedc.sources.jsonl import error_lines, read_records
+    from mmedc.sources.jsonl import read_records
 
     if not input.exists():
         _fail(f"{input} not found")

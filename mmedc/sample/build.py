@@ -5,6 +5,7 @@ Deterministic: the same inputs on every run (fixed seeds and dates).
 """
 from __future__ import annotations
 
+import glob
 import gzip
 import io
 import json
@@ -150,6 +151,6 @@ def ensure_inputs(recipe) -> Path | None:
         return None
     wanted = [recipe.base_dir / p for s in recipe.sources for p in s.paths]
     ours = [p for p in wanted if dest.resolve() in p.resolve().parents or p.resolve() == dest.resolve()]
-    if ours and not all(p.exists() for p in ours):
+    if ours and not all(p.exists() or (glob.has_magic(str(p)) and glob.glob(str(p))) for p in ours):
         return build(dest)
     return None
