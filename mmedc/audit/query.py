@@ -171,7 +171,7 @@ def resolve_id(out: Path, doc_id: str) -> str:
         raise AuditError(f"id {doc_id!r} is ambiguous: {', '.join(found[:5])}{' ...' if len(found) > 5 else ''}; "
                          "give the stored form <source>:<id>")
     example = ids.head(1).collect()["id"].to_list()
-    raise AuditError(f"no document with id {doc_id!r} in {out}; ids are stored as <source>:<id>"
+    raise AuditError(f"no audit row for id {doc_id!r} in {out}; ids are stored as <source>:<id>"
                      + (f", e.g. {example[0]!r}" if example else ""))
 
 
