@@ -223,11 +223,15 @@ def check(
     else:
         for v in res.violations:
             typer.secho(f"✗ {v}", fg=typer.colors.RED, err=True)
+        import textwrap
+
         facts = ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in res.checked.items())
         if res.ok:
-            typer.secho(f"✓ audit check passed ({facts})", fg=typer.colors.GREEN)
+            typer.secho(textwrap.fill(f"✓ audit check passed ({facts})", _width(), subsequent_indent="  "),
+                        fg=typer.colors.GREEN)
         else:
-            typer.secho(f"{len(res.violations)} violation(s) ({facts})", fg=typer.colors.RED, err=True)
+            typer.secho(textwrap.fill(f"{len(res.violations)} violation(s) ({facts})", _width(),
+                                      subsequent_indent="  "), fg=typer.colors.RED, err=True)
     if not res.ok:
         raise typer.Exit(1)
 
