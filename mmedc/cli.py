@@ -13,6 +13,8 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
+    # Help texts are plain text: with rich markup, "[default: ...]" or "[quality]" in a help would vanish.
+    rich_markup_mode=None,
 )
 sample_app = typer.Typer(help="The embedded sample (written by the project) used by `make run`.", no_args_is_help=True)
 app.add_typer(sample_app, name="sample")
@@ -27,8 +29,8 @@ def fail(msg: str, code: int = 2):
 def run(
     pipeline: Path = typer.Argument(..., help="Recipe TOML, e.g. pipelines/sample.toml."),
     out: Path = typer.Option(..., "--out", "-o", help="Output folder: shards/, manifest.json, audit/, work/."),
-    ray_address: Optional[str] = typer.Option(None, "--ray-address", help="Join an existing Ray cluster (e.g. 10.0.0.5:6379 or 'auto'); default: start Ray embedded."),
-    workers: Optional[int] = typer.Option(None, "--workers", "-w", min=1, help="CPUs for embedded Ray (default: all cores)."),
+    ray_address: Optional[str] = typer.Option(None, "--ray-address", show_default="start Ray embedded", help="Join an existing Ray cluster (e.g. 10.0.0.5:6379 or 'auto')."),
+    workers: Optional[int] = typer.Option(None, "--workers", "-w", min=1, show_default="all cores", help="CPUs for embedded Ray."),
     restart: bool = typer.Option(False, "--restart", help="Discard a previous run in --out made with another recipe."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
     local: bool = typer.Option(False, "--local", help="Run every task in this process, without Ray (debugging, small inputs)."),
@@ -41,11 +43,20 @@ def run(
     from mmedc.core.errors import MmedcError
     from mmedc.engine.runner import run as run_pipeline
     from mmedc.executor import LocalExecutor
+    from mmedc.quiet import embedded_ray_env, ray_output_to
+
+    from mmedc.sample.build import ensure_inputs
 
     try:
         recipe = load_recipe(pipeline)
-        res = run_pipeline(recipe, out, ray_address=ray_address, workers=workers, restart=restart, progress=not quiet,
-                           executor=LocalExecutor() if local else None)
+        built = ensure_inputs(recipe)
+        if built:
+            typer.echo(f"sample inputs were missing: written to {built} (as `mmedc sample build` does)")
+        embedded_ray_env(ray_address)
+        # Ray's start-up and worker chatter goes to OUT/work/ray.log (its tail is shown on failure).
+        with ray_output_to(out / "work" / "ray.log", enabled=not local):
+            res = run_pipeline(recipe, out, ray_address=ray_address, workers=workers, restart=restart,
+                               progress=not quiet, executor=LocalExecutor() if local else None)
     except (MmedcError, FileNotFoundError, ValueError) as e:
         fail(str(e), 1)
     console = Console()
@@ -63,13 +74,16 @@ def run(
     for lang, v in t["by_lang"].items():
         table.add_row(lang, str(v["docs"]), f"{v['tokens']:,}")
     console.print(table)
-    console.print(f"shards:   {res.out / 'shards'}\nmanifest: {res.out / 'manifest.json'}\naudit:    {res.out / 'audit'}")
+    text = f"text:     {res.out / 'text'}\n" if (res.out / "text").is_dir() else ""
+    console.print(f"shards:   {res.out / 'shards'}\n{text}card:     {res.out / 'README.md'}\n"
+                  f"manifest: {res.out / 'manifest.json'}\naudit:    {res.out / 'audit'}")
     console.print(f"done in {res.seconds:.1f}s" + (f" ({res.skipped_tasks} finished task(s) reused)" if res.skipped_tasks else ""))
 
 
 @sample_app.command("build")
 def sample_build(
-    dest: Optional[Path] = typer.Option(None, "--dest", help="Where to write the sample inputs [default: pipelines/sample/generated]."),
+    dest: Optional[Path] = typer.Option(None, "--out", "-o", "--dest", show_default="pipelines/sample/generated",
+                                        help="Where to write the sample inputs."),
 ):
     """Write the sample inputs (JSONL, near-duplicates, HTML, WARC, a PDF with a scanned page, a damaged file)."""
     from mmedc.sample.build import build

@@ -35,6 +35,7 @@ class PipelineConfig:
     # The filter chain in order (registered step names); "lid-first" for the paper's order.
     steps: list[str] = field(default_factory=lambda: list(DEFAULT_STEPS))
     plugins: list[str] = field(default_factory=list)  # modules that register more steps / readers
+    packs: list[str] = field(default_factory=list)  # language pack folders searched before $MMEDC_PACKS and filters/
     unit_docs: int = 50_000  # a work unit (one task): about this many rows of a Parquet file ...
     unit_bytes: int = 128 << 20  # ... or this many bytes of a plain JSONL file
     batch_docs: int = 1000  # documents that go through the steps together inside a task (memory bound)
@@ -62,6 +63,8 @@ class SourceConfig:
     text_field: str = "text"
     id_field: str = "id"
     url_field: str = "url"
+    # A step's settings for this source only: `[sources.quality] min_words = 5` (mmedc.engine.chain)
+    settings: dict[str, dict] = field(default_factory=dict)
 
 
 @dataclass
@@ -111,6 +114,7 @@ class ShardsConfig:
     # ... or target tokens (factor = target / available; wins over the weight). Factors multiply.
     lang_tokens: dict = field(default_factory=dict)
     source_tokens: dict = field(default_factory=dict)
+    text: bool = True  # also write text/*.parquet (the kept documents' text, same order) and README.md
 
     def __post_init__(self):
         if self.target_tokens < 0:
@@ -185,6 +189,12 @@ class Recipe:
     pipeline: PipelineConfig = field(default_factory=PipelineConfig)
     tables: dict = field(default_factory=dict)  # settings tables of plug-in steps, by table name
 
+    def __setstate__(self, state):  # a task's copy of the recipe searches the recipe's pack folders too
+        self.__dict__.update(state)
+        from mmedc.paths import use_pack_dirs
+
+        use_pack_dirs(self.pipeline.packs)
+
     def table(self, name: str):
         """A step's settings: a built-in table (`self.quality`) or a plug-in step's (`self.tables`)."""
         return self.tables[name] if name in self.tables else getattr(self, name)
@@ -202,7 +212,8 @@ class Recipe:
                 elif m.exists():
                     out.add(m)
                 else:
-                    raise RecipeError(f"source {src.name!r}: {m} does not exist")
+                    raise RecipeError(f"source {src.name!r}: {m} does not exist (from its paths = {pattern!r}, "
+                                      f"relative to {self.base_dir})")
         return sorted(out)
 
     def fingerprint(self) -> str:
@@ -218,9 +229,9 @@ class Recipe:
     def settings_files(self) -> dict[str, str]:
         """sha256 of every language pack and OCR settings file the run loads, by path: editing one
         (or `mmedc lang calibrate`) changes the fingerprint, so a run never mixes old and new settings."""
-        from mmedc.paths import ocr_dir, packs_dir
+        from mmedc.paths import find_pack, ocr_dir, packs_dir
 
-        files = [packs_dir() / f"{c}.toml" for c in self.languages]
+        files = [find_pack(c) or packs_dir() / f"{c}.toml" for c in self.languages]
         if any(s.kind == "pdf" for s in self.sources):
             codes = {c for s in self.sources for v in [s.lang, *s.lang_by_path.values()]
                      for c in (v or "").replace(",", "+").split("+") if c.strip()}
@@ -248,6 +259,13 @@ def load_recipe(path: str | Path) -> Recipe:
     except tomllib.TOMLDecodeError as e:
         raise RecipeError(f"{path}: invalid TOML: {e}") from None
     pipe = _build(PipelineConfig, data.get("pipeline", {}), "pipeline")
+    pipe.packs = [str((path.resolve().parent / d).resolve()) for d in pipe.packs]  # relative to the recipe
+    for d in pipe.packs:
+        if not Path(d).is_dir():
+            raise RecipeError(f"{path}: [pipeline] packs: folder {d} does not exist")
+    from mmedc.paths import use_pack_dirs
+
+    use_pack_dirs(pipe.packs)
     STEPS.load(pipe.plugins)
     READERS.load(pipe.plugins)
     known = {"pipeline", "sources", "langid", "medical", "dedup", "tokenize", "ocr", "shards"}
@@ -266,8 +284,11 @@ def load_recipe(path: str | Path) -> Recipe:
     if set(data) - known:
         raise RecipeError(f"{path}: unknown section(s) {sorted(set(data) - known)}; known: {sorted(known)}")
     sources = []
+    step_tables = {cls.table for cls in chain if cls.table} - {f.name for f in dataclasses.fields(SourceConfig)}
     for i, s in enumerate(data.get("sources", [])):
-        src = _build(SourceConfig, s, f"sources[{i}]")
+        settings = {k: s[k] for k in s if k in step_tables}  # [sources.<step table>] under a [[sources]]
+        src = _build(SourceConfig, {k: v for k, v in s.items() if k not in settings}, f"sources[{i}]")
+        src.settings = {**src.settings, **settings}
         if src.kind not in READERS.names():
             raise RecipeError(f"source {src.name!r}: kind {src.kind!r} is not one of {READERS.names()}")
         if isinstance(src.paths, str):
@@ -300,4 +321,7 @@ def load_recipe(path: str | Path) -> Recipe:
         raise RecipeError(f"[decontam] index {recipe.decontam.index!r}: no index there (build it with `mmedc decontam index`)")
     if not recipe.languages:
         raise RecipeError(f"{path}: [pipeline] languages is empty")
+    from mmedc.engine.chain import check_source_settings
+
+    check_source_settings(recipe)
     return recipe

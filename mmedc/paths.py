@@ -12,9 +12,41 @@ def _dir(env: str, default: Path) -> Path:
     return Path(os.environ[env]).resolve() if os.environ.get(env) else default
 
 
+BUILTIN_PACKS = ROOT / "filters"
+# Folders named by the recipe being run (`[pipeline] packs`), searched first; set by the recipe
+# when it is loaded and again in every task that receives it (mmedc.config.Recipe.__setstate__).
+_RECIPE_PACKS: list[Path] = []
+
+
+def use_pack_dirs(dirs) -> None:
+    """Search these folders (the recipe's `[pipeline] packs`) before $MMEDC_PACKS and filters/."""
+    _RECIPE_PACKS[:] = [Path(d).resolve() for d in dirs or []]
+
+
+def pack_dirs() -> list[Path]:
+    """Folders searched for a language pack `<code>.toml`, first match wins: the recipe's
+    `[pipeline] packs`, then $MMEDC_PACKS (several folders separated by ':'), then the built-in
+    filters/. A user folder holding only `it.toml` adds Italian; its `en.toml` replaces the shipped one."""
+    env = [Path(p).resolve() for p in os.environ.get("MMEDC_PACKS", "").split(os.pathsep) if p.strip()]
+    out: list[Path] = []
+    for d in [*_RECIPE_PACKS, *env, BUILTIN_PACKS]:
+        if d not in out:
+            out.append(d)
+    return out
+
+
+def find_pack(code: str) -> Path | None:
+    """The file of pack `code` in the search order of pack_dirs(); None when no folder has it."""
+    for d in pack_dirs():
+        if (d / f"{code}.toml").is_file():
+            return d / f"{code}.toml"
+    return None
+
+
 def packs_dir() -> Path:
-    """Language packs (`filters/<code>.toml`); MMEDC_PACKS overrides."""
-    return _dir("MMEDC_PACKS", ROOT / "filters")
+    """Where `mmedc lang add / calibrate` write a pack: the first $MMEDC_PACKS folder, else filters/."""
+    env = [p for p in os.environ.get("MMEDC_PACKS", "").split(os.pathsep) if p.strip()]
+    return Path(env[0]).resolve() if env else BUILTIN_PACKS
 
 
 def ocr_dir() -> Path:

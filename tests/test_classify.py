@@ -97,7 +97,9 @@ def test_classify_command_adds_fields_and_reports_bad_lines(tmp_path):
     res = CliRunner().invoke(app, ["classify", str(src), "-o", str(out)])
     assert res.exit_code == 0, res.output
     assert "3 records" in res.output and "1 unreadable" in res.output
-    rows = {r["id"]: r for r in map(json.loads, out.read_text().splitlines())}
+    lines = list(map(json.loads, out.read_text().splitlines()))
+    assert lines[2] == {"line": 3, "error": "invalid_json: Expecting property name enclosed in double quotes at column 2"}
+    rows = {r["id"]: r for r in lines if "id" in r}
     assert rows["m"]["url"] == "u1" and rows["m"]["lang"] == "en" and rows["m"]["medical"] is True
     assert rows["m"]["medical_hits"] >= 5 and rows["m"]["medical_density"] > 0 and rows["m"]["medical_score"] >= 1
     assert rows["g"]["lang"] == "fr" and rows["g"]["medical"] is False

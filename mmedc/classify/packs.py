@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from mmedc.classify.scripts import SCRIPTS
-from mmedc.paths import packs_dir
+from mmedc.paths import pack_dirs
 
 WORD_SPLITS = ("whitespace", "cjk")
 TERM_MATCHES = ("word", "substring")
@@ -136,22 +136,31 @@ def load_pack_file(path: Path) -> Pack:
 
 
 def load_pack(code: str, directory: str | None = None) -> Pack:
-    """The pack `code` from `directory` (default: filters/ or $MMEDC_PACKS), parsed once per process."""
-    return _load_pack(code, str(Path(directory) if directory else packs_dir()))
+    """The pack `code` from `directory`, else from the first folder of the search path that has it
+    (the recipe's `[pipeline] packs`, $MMEDC_PACKS, filters/: mmedc.paths.pack_dirs), parsed once per process."""
+    dirs = (Path(directory),) if directory else tuple(pack_dirs())
+    return _load_pack(code, tuple(str(d) for d in dirs))
 
 
 @functools.cache
-def _load_pack(code: str, directory: str) -> Pack:
-    d = Path(directory)
-    path = d / f"{code}.toml"
-    if not path.exists():
-        have = sorted(p.stem for p in d.glob("*.toml"))
-        raise PackError(f"no language pack {code!r} in {d} (have: {', '.join(have)}); add one with `mmedc lang add {code}`")
-    return load_pack_file(path)
+def _load_pack(code: str, directories: tuple[str, ...]) -> Pack:
+    for d in map(Path, directories):
+        if (d / f"{code}.toml").is_file():
+            return load_pack_file(d / f"{code}.toml")
+    have = available_packs_in(directories)
+    where = ", ".join(directories)
+    raise PackError(f"no language pack {code!r} in {where} (have: {', '.join(have)}); create one with "
+                    f"`mmedc lang add {code} --dir FOLDER` and add FOLDER to $MMEDC_PACKS or the recipe's "
+                    "[pipeline] packs")
 
 
 load_pack.cache_clear = _load_pack.cache_clear  # after a pack file changes (calibrate)
 
 
+def available_packs_in(directories) -> list[str]:
+    return sorted({p.stem for d in directories for p in Path(d).glob("*.toml")})
+
+
 def available_packs(directory: str | None = None) -> list[str]:
-    return sorted(p.stem for p in (Path(directory) if directory else packs_dir()).glob("*.toml"))
+    """Pack codes in `directory`, else in every folder of the search path."""
+    return available_packs_in([directory] if directory else pack_dirs())

@@ -1,39 +1,27 @@
-"""Reading labelled / unlabelled JSONL records (plain or gzipped) for `mmedc classify`, `eval` and
-`lang calibrate`. A bad line is reported with its number, never a crash mid-file."""
+"""Reading labelled / unlabelled records (JSONL, JSONL.gz or Parquet) for `mmedc classify`, `eval` and
+`lang calibrate`, through the loose-file reader shared by every command (mmedc.sources.jsonl): a bad
+line is reported with its number, never a crash mid-file."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Iterator
 
-from mmedc.sources.jsonl import open_jsonl
+from mmedc.sources.jsonl import Loose, read_records
 
 
 class RecordError(ValueError):
     pass
 
 
-def read_jsonl(path: Path, errors: list | None = None) -> Iterator[dict]:
-    """Records with a string `text`; bad lines go to `errors` as (line number, reason) or raise."""
-    with open_jsonl(path) as f:
-        try:
-            for n, line in enumerate(f, 1):
-                if not line.strip():
-                    continue
-                try:
-                    rec = json.loads(line)
-                    if not isinstance(rec, dict) or not isinstance(rec.get("text"), str):
-                        raise ValueError("no string 'text' field")
-                except ValueError as e:
-                    if errors is None:
-                        raise RecordError(f"{path}:{n}: {e}") from None
-                    errors.append((n, str(e)[:200]))
-                    continue
-                yield rec
-        except (OSError, EOFError) as e:  # truncated gzip and the like
+def read_jsonl(path: Path, errors: list[Loose] | None = None) -> Iterator[dict]:
+    """Records with a string `text`; bad lines go to `errors` (Loose items) or raise RecordError."""
+    for item in read_records(path):
+        if item.error is not None:
             if errors is None:
-                raise RecordError(f"{path}: {e}") from None
-            errors.append((-1, f"unreadable: {e}"))
+                raise RecordError(f"{Path(path).name}:{item.n}: {item.error}")
+            errors.append(item)
+            continue
+        yield item.obj
 
 
 def lingua_negatives(folder: Path, langs, limit: int = 1000) -> list[dict]:

@@ -46,24 +46,24 @@ def decontam_index(
 
 
 def clean(
-    input: Path = typer.Argument(..., help="JSONL (or .jsonl.gz) records with `id` and `text`; other fields are kept."),
-    output: Path = typer.Option(..., "--output", "-o", help="JSONL to write: every input record, cleaned."),
-    decontam: Optional[Path] = typer.Option(None, "--decontam", help="Index folder from `mmedc decontam index`."),
-    lang: Optional[str] = typer.Option(None, "--lang", help="Language pack for records without a `lang` field "
-                                       "[default: identified with fastText]."),
+    input: Path = typer.Argument(..., help="JSONL (.jsonl, .jsonl.gz) or Parquet records with `id` and `text`; other fields are kept."),
+    output: Path = typer.Option(..., "--out", "-o", "--output", help="JSONL to write: every input record, cleaned."),
+    decontam: Optional[Path] = typer.Option(None, "--decontam", show_default="no check", help="Index folder from `mmedc decontam index`."),
+    lang: Optional[str] = typer.Option(None, "--lang", show_default="identified with fastText",
+                                       help="Language pack for records without a `lang` field."),
     min_coverage: float = typer.Option(0.5, help="Share of a benchmark item's n-grams that makes a record contaminated."),
 ):
-    """Run quality rules, PII scrubbing and decontamination on a JSONL file; nothing is dropped.
+    """Run quality rules, PII scrubbing and decontamination on a JSONL or Parquet file; nothing is dropped.
 
     Each output record has `text` scrubbed, `pii` (replacements made), `quality` (`kept` or the first failed
     rule) with `quality_failed` (all failed rules), `contaminated` (bool) and `matched` (benchmark item or null).
-    A line that is not a JSON record is written as {"line": N, "error": ...}."""
-    import gzip
+    A line that cannot be read is written as {"line": N, "error": ...} in its place (Parquet: "row")."""
     import json
 
     from rich.progress import track
 
     from mmedc.clean.records import Cleaner
+    from mmedc.sources.jsonl import read_records
 
     if not input.exists():
         _fail(f"{input} not found")
@@ -71,21 +71,27 @@ def clean(
         cleaner = Cleaner(decontam, lang, min_coverage)
     except ValueError as e:
         _fail(str(e))
-    opener = gzip.open if input.name.endswith(".gz") else open
     counts = {"records": 0, "dropped_quality": 0, "contaminated": 0, "pii": 0, "errors": 0}
     output.parent.mkdir(parents=True, exist_ok=True)
     tmp = output.with_name(output.name + ".tmp")
-    with opener(input, "rt", encoding="utf-8", errors="replace") as f, open(tmp, "w", encoding="utf-8") as w:
-        for rec in cleaner.clean_lines(track(f, description="cleaning", transient=True)):
+    errors = []
+    with open(tmp, "w", encoding="utf-8") as w:
+        items = read_records(input, text_field=None)
+        for rec in cleaner.clean_items(track(items, description="cleaning", transient=True)):
             counts["records"] += 1
-            counts["errors"] += "error" in rec
+            if "error" in rec:
+                counts["errors"] += 1
+                errors.append(rec)
             counts["dropped_quality"] += rec.get("quality") not in (None, "kept")
             counts["contaminated"] += bool(rec.get("contaminated"))
             counts["pii"] += rec.get("pii", 0)
-            w.write(json.dumps(rec, ensure_ascii=False) + "\n")
+            w.write(json.dumps(rec, ensure_ascii=False, default=str) + "\n")
     tmp.replace(output)
     typer.echo(f"{counts['records']} records → {output}: {counts['dropped_quality']} fail quality, "
                f"{counts['contaminated']} contaminated, {counts['pii']} PII replacements, {counts['errors']} errors")
+    for e in errors[:10]:
+        where = next((e[k] for k in ("line", "row", "id") if k in e), "?")
+        typer.secho(f"  {input.name}:{where}: {e['error']}", fg=typer.colors.YELLOW, err=True)
 
 
 def register(app: typer.Typer):

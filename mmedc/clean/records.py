@@ -1,4 +1,4 @@
-"""Cleaning of loose JSONL records (`mmedc clean`): the three pipeline steps, annotating instead of dropping."""
+"""Cleaning of loose records (`mmedc clean`, JSONL or Parquet): the three pipeline steps, annotating instead of dropping."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -7,7 +7,7 @@ from mmedc.classify.packs import PackError, available_packs, load_pack
 from mmedc.clean import pii, quality
 from mmedc.clean.decontam import DecontamIndex
 from mmedc.clean.steps import decontam_outcome, pii_rules, quality_outcome
-from mmedc.sources.jsonl import json_objects
+from mmedc.sources.jsonl import Loose, json_objects
 
 BATCH = 256  # records identified together by fastText
 
@@ -47,15 +47,18 @@ class Cleaner:
         return rec
 
     def clean_lines(self, lines):
-        """Yield one output record per non-empty input line, in order."""
+        """Yield one output record per non-empty input line (text lines), in order."""
+        items = (Loose(n, rec, err) for n, rec, err in json_objects(lines))
+        yield from self.clean_items(items)
+
+    def clean_items(self, items):
+        """Yield one output record per Loose item (mmedc.sources.jsonl.read_records), in order; an
+        unreadable line becomes its error record ({"line": N, "error": ...})."""
         batch: list[dict] = []
-        for n, rec, err in json_objects(lines):
-            if err is not None:
-                batch.append({"line": n, "error": f"invalid_json: {err}"[:300]})
-                continue
-            if not isinstance(rec.get("text"), str):
-                rec["error"] = "no text field"
-            batch.append(rec)
+        for item in items:
+            if item.error is None and not isinstance(item.obj.get("text"), str):
+                item.error = "no_text: no string `text` field"
+            batch.append(item.obj if item.error is None else item.error_record())
             if len(batch) >= BATCH:
                 yield from self._flush(batch)
                 batch = []

@@ -5,6 +5,7 @@ Rules come from the document's language pack, read once per language.
 """
 from __future__ import annotations
 
+import dataclasses
 import functools
 
 from mmedc.classify.packs import load_pack
@@ -30,8 +31,9 @@ def load_index(path: str) -> dc.DecontamIndex:
     return dc.DecontamIndex(path)
 
 
-def quality_outcome(text: str, lang: str) -> Outcome:
-    rules, cjk = quality_rules(lang)
+def quality_outcome(text: str, lang: str, rules: quality.QualityRules | None = None) -> Outcome:
+    base, cjk = quality_rules(lang)
+    rules = rules or base
     s, failed = quality.assess(text, rules, cjk)
     scores = {"lang": lang, **s}
     if not failed:
@@ -64,15 +66,22 @@ def decontam_outcome(index: dc.DecontamIndex | None, text: str, min_coverage: fl
 @step("quality")
 class QualityStep(Step):
     table = "quality"
+    # A source may override the pack's rules: [sources.quality] min_words = 5 (mmedc.engine.chain)
+    source_keys = tuple(f.name for f in dataclasses.fields(quality.QualityRules))
 
     def __init__(self, recipe: Recipe):
         super().__init__(recipe)
         self.enabled = recipe.quality.enabled
+        self.overrides: dict = {}
 
     def process(self, docs):
         if not self.enabled:
             return [Outcome(KEPT, None, {"quality": "disabled"}) for _ in docs]
-        return [quality_outcome(d["text"], d["lang"]) for d in docs]
+        rules: dict = {}  # the pack's rules with this source's overrides, once per language
+        for d in docs:
+            if self.overrides and d["lang"] not in rules:
+                rules[d["lang"]] = dataclasses.replace(quality_rules(d["lang"])[0], **self.overrides)
+        return [quality_outcome(d["text"], d["lang"], rules.get(d["lang"])) for d in docs]
 
 
 @step("pii")

@@ -12,7 +12,7 @@ def register(app: typer.Typer):
     def crawl(
         seeds: List[str] = typer.Argument(..., help="Seed URLs, or a recipe TOML whose \\[crawl] section lists seeds per language and the limits."),
         out: Path = typer.Option(..., "--out", "-o", help="Folder for OUT/<host>/crawl-NNNNN.warc.gz; a second run into it resumes."),
-        lang: str = typer.Option("", "--lang", help="Language of URL seeds (recorded in the WARC metadata)."),
+        lang: str = typer.Option("", "--lang", show_default="none", help="Language of URL seeds (recorded in the WARC metadata)."),
         max_pages: Optional[int] = typer.Option(None, "--max-pages", min=1, help="Responses to archive in all, counting earlier runs (default: the recipe's, or 1000)."),
         max_depth: Optional[int] = typer.Option(None, "--max-depth", min=0, help="Links followed from a seed [6]."),
         delay: Optional[float] = typer.Option(None, "--delay", min=0.0, help="Minimum seconds between requests to one host; robots.txt crawl-delay wins if longer [1.0]."),
@@ -20,8 +20,8 @@ def register(app: typer.Typer):
         timeout: Optional[float] = typer.Option(None, "--timeout", min=0.1, help="Seconds to connect and between received bytes [20]."),
         max_time: Optional[float] = typer.Option(None, "--max-time", min=1.0, help="Stop after this many seconds, a fetch in flight included (not archived; resume later)."),
         allow_private: bool = typer.Option(False, "--allow-private", help="Allow private, loopback and link-local addresses (refused by default)."),
-        include: List[str] = typer.Option([], "--include", help="Regex a link must match to be followed (repeatable)."),
-        exclude: List[str] = typer.Option([], "--exclude", help="Regex of links never followed (repeatable)."),
+        include: List[str] = typer.Option([], "--include", show_default="the recipe's", help="Regex a link must match to be followed (repeatable)."),
+        exclude: List[str] = typer.Option([], "--exclude", show_default="the recipe's", help="Regex of links never followed (repeatable)."),
         quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
     ):
         """Crawl seed sites: stays on the seeds' domains, obeys robots.txt and its crawl-delay, waits between requests to a host, retries with backoff, caps page size and time, refuses non-public addresses, and archives every response (request + response + metadata records) as WARC.

@@ -1,8 +1,9 @@
-"""`mmedc dedup IN.jsonl -o OUT.jsonl`: the same distributed dedup on a JSONL file, outside a recipe.
+"""`mmedc dedup IN.jsonl -o OUT.jsonl`: the same distributed dedup on a JSONL or Parquet file, outside a recipe.
 
 Records are cut into shards of `shard_size`, signed in parallel Ray tasks, clustered with
 mmedc.dedup.cluster, and written back in input order with `duplicate` and `cluster` added.
-A line that is not a JSON object, or has no text, is passed through with an `error` field.
+A line the shared loose-file reader (mmedc.sources.jsonl) cannot read, or one without text, is
+written in its place as its error record ({"line": N, "error": ...}, the record's fields when it had any).
 """
 from __future__ import annotations
 
@@ -15,19 +16,7 @@ import pyarrow.parquet as pq
 
 from mmedc.config import DedupConfig
 from mmedc.core.files import atomic_write_parquet
-from mmedc.sources.jsonl import open_jsonl
-
-
-def _parse(line: str, n: int) -> tuple[dict | None, str | None]:
-    try:
-        rec = json.loads(line)
-    except json.JSONDecodeError as e:
-        return None, f"invalid_json: {e.msg} at line {n}"
-    if not isinstance(rec, dict):
-        return None, f"not_an_object: line {n}"
-    if not isinstance(rec.get("text"), str):
-        return rec, f"no_text: line {n} has no string `text`"
-    return rec, None
+from mmedc.sources.jsonl import read_records
 
 
 def _sign(cfg: DedupConfig, docs: list[dict], path: str):
@@ -75,27 +64,24 @@ def dedup_jsonl(inp: Path, out: Path, cfg: DedupConfig, index: Path | None = Non
 
     with Progress(disable=not progress, transient=True) as bar:
         task = bar.add_task("reading + signing", total=None)
-        with open_jsonl(inp) as f:
-            for n, line in enumerate(f, 1):
-                if not line.strip():
-                    continue
-                rec, err = _parse(line, n)
-                if err:
-                    errors[n] = err
-                    ids.append(None)
-                    continue
-                rid = str(rec.get("id", f"line-{n}"))
-                if rid in seen:  # ids must be unique: the cluster field names documents by id
-                    errors[n] = f"duplicate_id: {rid!r} already on line {seen[rid]}"
-                    ids.append(None)
-                    continue
-                seen[rid] = n
-                ids.append(rid)
-                buf.append({"id": rid, "text": rec["text"], **_cjk_of(rec)})
-                n_docs += 1
-                if len(buf) >= shard_size:
-                    flush()
-                bar.advance(task)
+        for item in read_records(inp):
+            n, rec = item.n, item.obj
+            if item.error:
+                errors[n] = item.error
+                ids.append(None)
+                continue
+            rid = str(rec.get("id", f"{item.unit}-{n}"))
+            if rid in seen:  # ids must be unique: the cluster field names documents by id
+                errors[n] = f"duplicate_id: {rid!r} already on {item.unit} {seen[rid]}"
+                ids.append(None)
+                continue
+            seen[rid] = n
+            ids.append(rid)
+            buf.append({"id": rid, "text": rec["text"], **_cjk_of(rec)})
+            n_docs += 1
+            if len(buf) >= shard_size:
+                flush()
+            bar.advance(task)
         if buf or not shards:
             flush()
         for h in refs:
@@ -109,21 +95,16 @@ def dedup_jsonl(inp: Path, out: Path, cfg: DedupConfig, index: Path | None = Non
         for r in pq.read_table(dec, columns=["id", "cluster"]).to_pylist():
             cluster_of[r["id"]] = r["cluster"]
     tmp = out.with_name(f".{out.name}.tmp")
-    with open_jsonl(inp) as f, open(tmp, "w", encoding="utf-8") as w:
-        k = 0
-        for n, line in enumerate(f, 1):
-            if not line.strip():
-                continue
+    with open(tmp, "w", encoding="utf-8") as w:
+        for k, item in enumerate(read_records(inp)):
             rid = ids[k]
-            k += 1
             if rid is None:
-                rec, _ = _parse(line, n)
-                rec = rec if isinstance(rec, dict) else {"line": n}
-                rec.update({"error": errors[n], "duplicate": False, "cluster": None})
+                item.error = errors[item.n]
+                rec = {**item.error_record(), "duplicate": False, "cluster": None}
             else:
-                rec = json.loads(line)
-                rec.update({"duplicate": rid in cluster_of, "cluster": cluster_of.get(rid, rid)})
-            w.write(json.dumps(rec, ensure_ascii=False) + "\n")
+                rec = {**item.obj, "duplicate": rid in cluster_of, "cluster": cluster_of.get(rid, rid)}
+            w.write(json.dumps(rec, ensure_ascii=False, default=str) + "\n")
     tmp.replace(out)
     shutil.rmtree(work, ignore_errors=True)
-    return {**summary, "documents": n_docs, "errors": len(errors)}
+    first = [f"{inp.name}:{n}: {why}" for n, why in list(errors.items())[:10]]
+    return {**summary, "documents": n_docs, "errors": len(errors), "first_errors": first}

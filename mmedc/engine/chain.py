@@ -1,7 +1,17 @@
 """The filter chain: the recipe's steps (from the registry, in the recipe's order) run batch by batch,
 one audit row per document per step, only kept documents passed on; and the schema of what is written,
-built from the fields the steps declare."""
+built from the fields the steps declare.
+
+Per-source settings: a source may override a step's table (`[sources.quality] min_words = 5` under
+its `[[sources]]`, or `enabled = false` to let its documents pass the step untouched). Keys are the
+step's recipe table fields, `enabled`, and what the step lists in `source_keys` (quality: its rules,
+which otherwise come from the language pack); its documents go to an instance of the step built with
+them, and the audit detail of each of its rows records them (`source_settings`).
+"""
 from __future__ import annotations
+
+import dataclasses
+from collections import defaultdict
 
 import pyarrow as pa
 
@@ -16,7 +26,90 @@ DOC_SCHEMA = pa.schema(DOC_FIELDS)
 
 
 def filter_steps(recipe: Recipe) -> list[Step]:
-    return [STEPS.get(name)(recipe) for name in recipe.pipeline.steps]
+    steps = []
+    for name in recipe.pipeline.steps:
+        cls = STEPS.get(name)
+        base = cls(recipe)
+        per_source = {s.name: s.settings[cls.table] for s in recipe.sources
+                      if cls.table and s.settings.get(cls.table)}
+        steps.append(SourceSettings(base, {src: _for_source(cls, recipe, st) for src, st in per_source.items()},
+                                    per_source) if per_source else base)
+    return steps
+
+
+def _config_fields(recipe: Recipe, table: str) -> set[str]:
+    try:
+        cfg = recipe.table(table)
+    except AttributeError:
+        return set()
+    return {f.name for f in dataclasses.fields(cfg)} if dataclasses.is_dataclass(cfg) else set()
+
+
+def source_keys(recipe: Recipe, cls) -> list[str]:
+    """Keys a source may set for step `cls` under `[sources.<table>]`."""
+    return sorted(({"enabled"} | _config_fields(recipe, cls.table) | set(getattr(cls, "source_keys", ()))))
+
+
+def check_source_settings(recipe: Recipe) -> None:
+    """Every `[sources.<table>]` names a step of the chain and only keys that step takes."""
+    from mmedc.config import RecipeError
+
+    tables = {STEPS.get(n).table: STEPS.get(n) for n in recipe.pipeline.steps if STEPS.get(n).table}
+    for src in recipe.sources:
+        for table, st in src.settings.items():
+            if table not in tables:
+                raise RecipeError(f"source {src.name!r}: [sources.{table}]: no step of [pipeline] steps reads "
+                                  f"[{table}]; steps' tables: {sorted(tables)}")
+            if not isinstance(st, dict):
+                raise RecipeError(f"source {src.name!r}: [sources.{table}] must be a table, got {st!r}")
+            known = source_keys(recipe, tables[table])
+            bad = sorted(set(st) - set(known))
+            if bad:
+                raise RecipeError(f"source {src.name!r}: [sources.{table}]: unknown key(s) {bad}; known: {known}")
+            if "enabled" in st and not isinstance(st["enabled"], bool):
+                raise RecipeError(f"source {src.name!r}: [sources.{table}] enabled must be true or false")
+
+
+def _for_source(cls, recipe: Recipe, st: dict) -> Step | None:
+    """The step built with one source's settings; None when the source turns it off."""
+    if st.get("enabled") is False:
+        return None
+    fields = _config_fields(recipe, cls.table)
+    table = {k: v for k, v in st.items() if k in fields and k != "enabled"}
+    if table:
+        cfg = dataclasses.replace(recipe.table(cls.table), **table)
+        recipe = (dataclasses.replace(recipe, tables={**recipe.tables, cls.table: cfg}) if cls.table in recipe.tables
+                  else dataclasses.replace(recipe, **{cls.table: cfg}))
+    inst = cls(recipe)
+    inst.overrides = {k: v for k, v in st.items() if k not in fields and k != "enabled"}
+    return inst
+
+
+class SourceSettings(Step):
+    """A step whose settings differ for some sources: each source's documents go to its own instance."""
+
+    def __init__(self, base: Step, per_source: dict[str, Step | None], settings: dict[str, dict]):
+        super().__init__(base.recipe)
+        self.name, self.table, self.columns = base.name, base.table, base.columns
+        self.base, self.per_source, self.source_settings = base, per_source, settings
+
+    def process(self, docs: list[dict]) -> list[Outcome]:
+        groups: dict[str, list[int]] = defaultdict(list)
+        for i, d in enumerate(docs):
+            groups[d["source"]].append(i)
+        out: list = [None] * len(docs)
+        for src, idx in groups.items():
+            if src not in self.per_source:
+                res = self.base.process([docs[i] for i in idx])
+            else:
+                st, inst = self.source_settings[src], self.per_source[src]
+                res = ([Outcome(KEPT) for _ in idx] if inst is None else inst.process([docs[i] for i in idx]))
+                res = [Outcome(o.decision, o.reason, {**o.scores, "source_settings": st}) for o in res]
+            if len(res) != len(idx):
+                raise RuntimeError(f"step {self.name} returned {len(res)} outcomes for {len(idx)} documents")
+            for i, o in zip(idx, res):
+                out[i] = o
+        return out
 
 
 def filtered_schema(steps: list[Step]) -> pa.Schema:

@@ -217,7 +217,7 @@ def run(recipe: Recipe, out: Path, ray_address: str | None = None, workers: int 
             from mmedc.executor.ray_executor import stop
 
             stop()
-    manifest = build_manifest(out, tok.info(), recipe.name, recipe.fingerprint())
+    manifest = build_manifest(out, tok.info(), recipe.name, recipe.fingerprint(), recipe=recipe)
     result = RunResult(out, manifest, time.time() - t0, failed, skipped, step_totals(out))
     if failed:
         raise RunError(f"{len(failed)} task(s) failed after retries: {', '.join(failed[:10])}; "

@@ -37,7 +37,7 @@ def register(app: typer.Typer):
         files: List[Path] = typer.Argument(..., help="HTML (.html/.htm[.gz]), WARC/ARC (.warc/.arc[.gz]) or PDF files; folders are walked."),
         out: Path = typer.Option(..., "--out", "-o", help="Output JSONL file ('-' for stdout)."),
         source: str = typer.Option("extract", "--source", help="Source name written in each record and its id prefix."),
-        lang: Optional[str] = typer.Option(None, "--lang", help="Known language of PDFs (picks the OCR languages)."),
+        lang: Optional[str] = typer.Option(None, "--lang", show_default="not set", help="Known language of PDFs (picks the OCR languages)."),
         ocr: bool = typer.Option(True, "--ocr/--no-ocr", help="OCR scanned PDF pages with tesseract."),
         dpi: int = typer.Option(300, "--dpi", help="Rendering resolution for OCR."),
         kept_only: bool = typer.Option(False, "--kept-only", help="Write only records with text (dropped/failed are still counted)."),
@@ -81,8 +81,9 @@ def register(app: typer.Typer):
         finally:
             if sink is not sys.stdout:
                 sink.close()
-        Console(stderr=True).print(f"{len(paths)} file(s): {counts['kept']} kept, {counts['dropped']} dropped, "
-                                   f"{counts['failed']} failed → {out}")
+        n = counts["kept"] + counts["dropped"] + counts["failed"]
+        Console(stderr=True).print(f"{n} record(s) from {len(paths)} file(s): {counts['kept']} kept, "
+                                   f"{counts['dropped']} dropped, {counts['failed']} failed → {out}")
 
 
 def _failed(rid: str, reason: str):

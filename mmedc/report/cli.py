@@ -8,7 +8,7 @@ import typer
 
 def report(
     out: Path = typer.Argument(..., help="A pipeline output folder (the --out of `mmedc run`).", exists=True, file_okay=False),
-    dest: Path = typer.Option(Path("report.html"), "--output", "-o", help="The HTML file to write."),
+    dest: Path = typer.Option(Path("report.html"), "--out", "-o", "--output", help="The HTML file to write."),
     check: bool = typer.Option(True, "--check/--no-check", help="Run `audit check` and show its verdict (hashes every shard)."),
 ):
     """Write a self-contained HTML report of a run: funnel per step and language, tokens by language ×

@@ -5,13 +5,14 @@ Deterministic: the same inputs on every run (fixed seeds and dates).
 """
 from __future__ import annotations
 
+import glob
 import gzip
 import io
 import json
 import random
 from pathlib import Path
 
-from mmedc.sample.texts import GENERAL, MEDICAL
+from mmedc.sample.texts import EXAMS, GENERAL, MEDICAL
 
 HTML_DOC = ("es", "es-depresion")
 WARC_DOCS = [("fr", "fr-asthme"), ("ja", "ja-anemia")]
@@ -132,4 +133,24 @@ def build(dest: Path) -> Path:
     write_book(dest / "books" / "clinical_notes.pdf", _find(*BOOK_TEXT_PAGE)["text"],
                _find(*BOOK_SCANNED_PAGE)["text"], "Clinical notes")
     write_damaged(dest / "damaged.jsonl.gz")
+    with open(dest / "exams.jsonl", "w") as f:
+        for lang, items in EXAMS.items():
+            for did, text in items:
+                f.write(json.dumps({"id": did, "text": text, "lang": lang}, ensure_ascii=False) + "\n")
     return dest
+
+
+def ensure_inputs(recipe) -> Path | None:
+    """The embedded sample recipe (pipelines/sample.toml) reads files made by `build`: make them when
+    one is missing, so that the README's first command works on a fresh clone. Returns the folder
+    built, or None (another recipe, or nothing missing)."""
+    from mmedc.paths import pipelines_dir
+
+    dest = pipelines_dir() / "sample" / "generated"
+    if Path(recipe.base_dir).resolve() != pipelines_dir().resolve():
+        return None
+    wanted = [recipe.base_dir / p for s in recipe.sources for p in s.paths]
+    ours = [p for p in wanted if dest.resolve() in p.resolve().parents or p.resolve() == dest.resolve()]
+    if ours and not all(p.exists() or (glob.has_magic(str(p)) and glob.glob(str(p))) for p in ours):
+        return build(dest)
+    return None

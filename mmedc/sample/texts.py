@@ -163,3 +163,16 @@ GENERAL = {
             "en la segunda parte el delantero marcó de cabeza tras un córner y, a cinco minutos del final, un "
             "disparo desde fuera del área decidió el encuentro ante una afición entusiasmada.")],
 }
+
+
+# Short exam-style questions (written for mmedc): kept by the medical filter, and by quality only
+# because their source lowers Gopher's 50-word minimum ([sources.quality] min_words in sample.toml).
+EXAMS = {
+    "en": [("en-exam-metformin", "A 58-year-old man with type 2 diabetes has a creatinine of 2.1 mg/dL. Which oral "
+            "antidiabetic drug should be stopped? Answer: metformin, because of the risk of lactic acidosis.")],
+    "fr": [("fr-exam-pneumonie", "Une patiente de 30 ans a de la fièvre, une toux et une douleur thoracique. Quel "
+            "examen confirme le diagnostic de pneumonie ? Réponse : la radiographie du thorax.")],
+    "es": [("es-exam-hipertension", "Un paciente de 45 años con hipertensión arterial tiene cefalea intensa y una "
+            "presión de 210/120 mmHg. ¿Cuál es el tratamiento inicial? Respuesta: un antihipertensivo intravenoso "
+            "con control en cuidados intensivos.")],
+}

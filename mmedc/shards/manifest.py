@@ -1,5 +1,6 @@
-"""manifest.json: the tokenizer, every shard with rows, tokens and sha256, totals by language and source,
-and the mixture the shard writer applied (factors, tokens available and written per language and source)."""
+"""manifest.json: the tokenizer, every shard with rows, tokens and sha256 (and every text shard),
+totals by language, source and language × source, and the mixture the shard writer applied (factors,
+tokens available and written per language and source). README.md, the dataset card, is written from it."""
 from __future__ import annotations
 
 import hashlib
@@ -21,8 +22,12 @@ def sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
-def build_manifest(out: Path, tokenizer_info: dict, recipe_name: str, fingerprint: str) -> dict:
+def build_manifest(out: Path, tokenizer_info: dict, recipe_name: str, fingerprint: str, recipe=None) -> dict:
+    """Writes manifest.json and the dataset card README.md (with the recipe's settings when given)."""
+    from mmedc.shards.card import write_card
+
     shards, by_lang, by_source = [], defaultdict(lambda: {"docs": 0, "tokens": 0}), defaultdict(lambda: {"docs": 0, "tokens": 0})
+    by_pair: dict = defaultdict(lambda: {"docs": 0, "tokens": 0})
     for path in sorted((out / "shards").glob("*.parquet")):
         t = pq.read_table(path, columns=["lang", "source", "n_tokens"])
         tokens = int(pc.sum(t["n_tokens"]).as_py() or 0)
@@ -32,16 +37,23 @@ def build_manifest(out: Path, tokenizer_info: dict, recipe_name: str, fingerprin
             by_lang[lang]["tokens"] += n
             by_source[source]["docs"] += 1
             by_source[source]["tokens"] += n
+            by_pair[f"{lang}/{source}"]["docs"] += 1
+            by_pair[f"{lang}/{source}"]["tokens"] += n
+    text = [{"file": f"text/{p.name}", "rows": pq.read_metadata(p).num_rows, "sha256": sha256_file(p)}
+            for p in sorted((out / "text").glob("*.parquet"))]
     manifest = {
         "recipe": recipe_name,
         "fingerprint": fingerprint,
         "tokenizer": tokenizer_info,
         "shards": shards,
+        "text": text,
         "mixture": _mixture(out),
         "totals": {"docs": sum(s["rows"] for s in shards), "tokens": sum(s["tokens"] for s in shards),
-                   "by_lang": dict(sorted(by_lang.items())), "by_source": dict(sorted(by_source.items()))},
+                   "by_lang": dict(sorted(by_lang.items())), "by_source": dict(sorted(by_source.items())),
+                   "by_lang_source": dict(sorted(by_pair.items()))},
     }
     atomic_write_json(manifest, out / "manifest.json")
+    write_card(out, manifest, recipe)
     return manifest
 
 

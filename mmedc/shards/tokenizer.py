@@ -27,7 +27,7 @@ def resolve_tokenizer_path(spec: str) -> Path:
     if p.is_dir():
         p = p / "tokenizer.json"
     if not p.exists():
-        raise TokenizerError(f"tokenizer {spec!r}: {p} not found (give 'llama3' or a local tokenizer.json; "
+        raise TokenizerError(f"[tokenize] tokenizer = {spec!r}: {p} does not exist (give 'llama3' or a local tokenizer.json; "
                              "nothing is downloaded)")
     return p
 

@@ -9,6 +9,11 @@ A small map/reduce on Ray, so no task holds more than one input shard or one out
            → work/shuffle/<out>/<in>.parquet
   gather   one task per output shard: its parts, sorted into the planned order → shards/*.parquet
 Everything is a function of the inputs and the seed, so a re-run writes byte-identical shards.
+
+With `[shards] text = true` (the default) the same tasks write the kept documents' text beside the
+tokens: `text/<same name>.parquet`, row for row in the same order as its token shard (id, lang,
+source, url, text, the steps' scores, n_tokens, copy), read from work/filtered (the tokenized rows
+are the filtered rows minus dedup drops, in the same order).
 """
 from __future__ import annotations
 
@@ -28,8 +33,38 @@ SHARD_SCHEMA = pa.schema([("id", pa.string()), ("lang", pa.string()), ("source",
                           ("input_ids", pa.list_(pa.int32())), ("n_tokens", pa.int32()), ("copy", pa.int32())])
 
 
+# Columns of work/filtered that are not for readers of the text dataset.
+TEXT_SKIP = ("lang_hint", "meta")
+TEXT_FIRST = ("id", "lang", "source", "url", "text")
+
+
 def tokenized_path(out: Path, shard: str) -> Path:
     return out / "work" / "tokenized" / f"{shard}.parquet"
+
+
+def filtered_path(out: Path, shard: str) -> Path:
+    return out / "work" / "filtered" / f"{shard}.parquet"
+
+
+def text_rows(out: Path, shard: str, tokens: pa.Table) -> pa.Table:
+    """The text and scores of the tokenized rows of one input shard, row for row. Tokenized rows are
+    the filtered rows minus dedup drops, in order: one forward walk aligns them (ids may repeat)."""
+    f = pq.read_table(filtered_path(out, shard))
+    fids, idx, j = f["id"].to_pylist(), [], 0
+    for i in tokens["id"].to_pylist():
+        while j < len(fids) and fids[j] != i:
+            j += 1
+        if j == len(fids):
+            raise RuntimeError(f"{shard}: tokenized id {i!r} not found in order in {filtered_path(out, shard)}")
+        idx.append(j)
+        j += 1
+    f = f.take(pa.array(idx, pa.int64()))
+    rest = [c for c in f.column_names if c not in TEXT_SKIP and c not in TEXT_FIRST]
+    cols = {"id": tokens["id"], "lang": tokens["lang"], "source": tokens["source"],
+            "url": f["url"] if "url" in f.column_names else pa.nulls(len(f), pa.string()), "text": f["text"]}
+    cols.update({c: f[c] for c in rest})
+    cols["n_tokens"] = tokens["n_tokens"]
+    return pa.table(cols)
 
 
 def plan_path(out: Path) -> Path:
@@ -88,23 +123,38 @@ def plan_mixture(cfg: ShardsConfig, lang: np.ndarray, source: np.ndarray, n_toke
 
 
 def scatter(out: Path, shard: str, rows: np.ndarray, copy_no: np.ndarray, rank: np.ndarray, dest: np.ndarray,
-            n_shards: int) -> int:
-    """Send one input shard's planned copies to their output shards (one part file per output shard)."""
+            n_shards: int, text: bool = False) -> int:
+    """Send one input shard's planned copies to their output shards (one part file per output shard;
+    with `text`, a text part beside each)."""
     table = pq.read_table(tokenized_path(out, shard))
+    texts = text_rows(out, shard, table) if text else None
     for j in np.unique(dest):
         sel = dest == j
-        part = table.take(pa.array(rows[sel])).select(SHARD_SCHEMA.names[:-1])
-        part = part.append_column("copy", pa.array(copy_no[sel], pa.int32())).append_column("rank", pa.array(rank[sel]))
+        take = pa.array(rows[sel])
+        extra = (("copy", pa.array(copy_no[sel], pa.int32())), ("rank", pa.array(rank[sel])))
+        part = table.take(take).select(SHARD_SCHEMA.names[:-1])
+        for name, col in extra:
+            part = part.append_column(name, col)
         atomic_write_parquet(part, out / "work" / "shuffle" / shard_name(int(j), n_shards) / f"{shard}.parquet")
+        if texts is not None:
+            tpart = texts.take(take)
+            for name, col in extra:
+                tpart = tpart.append_column(name, col)
+            atomic_write_parquet(tpart, out / "work" / "shuffle_text" / shard_name(int(j), n_shards) / f"{shard}.parquet")
     return int(len(rows))
 
 
-def gather(out: Path, name: str) -> int:
-    """Concatenate an output shard's parts in the planned order and write it."""
+def gather(out: Path, name: str, text: bool = False) -> int:
+    """Concatenate an output shard's parts in the planned order and write it (and its text shard)."""
     parts = sorted((out / "work" / "shuffle" / name).glob("*.parquet"))
     table = pa.concat_tables([pq.read_table(p) for p in parts])
     table = table.take(pc.sort_indices(table["rank"])).select(SHARD_SCHEMA.names).cast(SHARD_SCHEMA)
     atomic_write_parquet(table, out / "shards" / name)
+    if text:
+        tparts = [pq.read_table(p) for p in sorted((out / "work" / "shuffle_text" / name).glob("*.parquet"))]
+        # Parts of shards whose steps added different columns (none in one recipe) are unified, not refused.
+        t = pa.concat_tables(tparts, promote_options="default")
+        atomic_write_parquet(t.take(pc.sort_indices(t["rank"])).drop_columns(["rank"]), out / "text" / name)
     return table.num_rows
 
 
@@ -122,7 +172,9 @@ def write_output_shards(recipe: Recipe, shards: list[str], out: Path, *_deps) ->
             for c in ("lang", "source", "n_tokens")}
     doc, copy_no, dest, n_shards, rec = plan_mixture(
         recipe.shards, cols["lang"].astype(str), cols["source"].astype(str), cols["n_tokens"].astype(np.int64))
-    shutil.rmtree(out / "work" / "shuffle", ignore_errors=True)
+    text = recipe.shards.text
+    for sub in ("shuffle", "shuffle_text"):
+        shutil.rmtree(out / "work" / sub, ignore_errors=True)
     starts = np.cumsum(sizes) - sizes
     in_shard = np.searchsorted(starts, doc, side="right") - 1
     rank = np.arange(len(doc))
@@ -130,16 +182,19 @@ def write_output_shards(recipe: Recipe, shards: list[str], out: Path, *_deps) ->
     for i, s in enumerate(shards):
         sel = in_shard == i
         if sel.any():
-            calls.append((out, s, doc[sel] - starts[i], copy_no[sel], rank[sel], dest[sel], n_shards))
+            calls.append((out, s, doc[sel] - starts[i], copy_no[sel], rank[sel], dest[sel], n_shards, text))
     _map(scatter, calls)
     written = [shard_name(j, n_shards) for j in range(n_shards)]
-    _map(gather, [(out, name) for name in written])
-    dest_dir = out / "shards"
-    dest_dir.mkdir(parents=True, exist_ok=True)
-    for stale in dest_dir.glob("*.parquet"):
-        if stale.name not in written:
-            stale.unlink()
-    shutil.rmtree(out / "work" / "shuffle", ignore_errors=True)
+    _map(gather, [(out, name, text) for name in written])
+    if not text:
+        shutil.rmtree(out / "text", ignore_errors=True)
+    for dest_dir in [out / "shards"] + ([out / "text"] if text else []):
+        dest_dir.mkdir(parents=True, exist_ok=True)
+        for stale in dest_dir.glob("*.parquet"):
+            if stale.name not in written:
+                stale.unlink()
+    for sub in ("shuffle", "shuffle_text"):
+        shutil.rmtree(out / "work" / sub, ignore_errors=True)
     atomic_write_json(rec, plan_path(out))
     return written
 

@@ -50,11 +50,15 @@ def register(app: typer.Typer):
 
         overrides = {"seq_len": seq_len, "micro_batch": micro_batch, "grad_accum": grad_accum, "lr": lr,
                      "checkpoint_every": checkpoint_every}
+        from mmedc.quiet import embedded_ray_env, ray_output_to
+
+        embedded_ray_env(ray_address)
         try:
-            res = run_training(shards, model, out, steps, device=device, workers=workers, resume=resume,
-                               stop_after=stop_after, overrides=overrides, seed=seed, strategy=strategy, keep=keep,
-                               ray_address=ray_address, progress=not quiet,
-                               activation_checkpointing=activation_checkpointing)
+            with ray_output_to(Path(out) / "ray.log"):  # Ray Train's chatter; its tail is shown on failure
+                res = run_training(shards, model, out, steps, device=device, workers=workers, resume=resume,
+                                   stop_after=stop_after, overrides=overrides, seed=seed, strategy=strategy,
+                                   keep=keep, ray_address=ray_address, progress=not quiet,
+                                   activation_checkpointing=activation_checkpointing)
         except (TrainError, ShardsError, ModelError) as e:
             fail(str(e), 1)
         rows = res.metrics
