@@ -101,7 +101,7 @@ STAGE_CLIS = [
     "mmedc.audit.cli",
     "mmedc.report.cli",
     "mmedc.classify.cli",
-    "mmedc.extract.cli",
+    "mmedc.sources.cli",
     "mmedc.crawl.cli",
     "mmedc.dedup.cli",
     "mmedc.clean.cli",

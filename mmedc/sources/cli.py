@@ -87,14 +87,14 @@ def register(app: typer.Typer):
 
 
 def _failed(rid: str, reason: str):
-    from mmedc.sources.base import Record
+    from mmedc.core.record import Record
 
     return Record.failed(rid, reason)
 
 
 def _guarded(recs, rid: str):
     """Readers record their own errors; anything they did not foresee still ends as one error line."""
-    from mmedc.sources.base import short_error
+    from mmedc.core.errors import short_error
 
     try:
         yield from recs
