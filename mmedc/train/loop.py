@@ -84,17 +84,29 @@ def evaluate(model, items: list, device, rank: int, world: int) -> dict[str, flo
     return {lang: float(sums[2 * k] / sums[2 * k + 1]) for k, lang in enumerate(langs) if sums[2 * k + 1] > 0}
 
 
-def _peak_memory_gb(device, world: int) -> float:
-    """The highest peak over ranks: GPU memory allocated, or the process's peak RSS on CPU."""
+def peak_rss_bytes() -> int:
+    """This process's peak resident memory: VmHWM (ru_maxrss would carry the forking parent's peak over)."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
     import resource
 
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # KiB on Linux
+
+
+def _peak_memory_gb(device, world: int) -> float:
+    """The highest peak over ranks: GPU memory allocated, or the process's peak RSS on CPU."""
     import torch
     import torch.distributed as dist
 
     if device.type == "cuda":
         peak = torch.cuda.max_memory_allocated(device)
     else:
-        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # KiB on Linux
+        peak = peak_rss_bytes()
     t = torch.tensor([peak / 1e9], dtype=torch.float64, device=device)
     if world > 1:
         dist.all_reduce(t, op=dist.ReduceOp.MAX)
