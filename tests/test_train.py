@@ -102,3 +102,19 @@ def test_train_cli_help_and_errors(tmp_path):
     out = subprocess.run(mmedc + ["train", "export", str(tmp_path), "--out", str(tmp_path / "hf")],
                          capture_output=True, text=True)
     assert out.returncode == 1 and "not a checkpoint" in out.stderr
+
+
+def test_train_cli_prints_held_out_loss_and_exports(sample_run, tmp_path, ray_local):
+    from typer.testing import CliRunner
+
+    from mmedc.cli import app
+
+    runner = CliRunner()
+    res = runner.invoke(app, ["train", "--shards", str(sample_run), "--steps", "2", "--seq-len", "32", "--micro-batch", "2",
+                              "--val-fraction", "0.36", "--out", str(tmp_path / "t"), "-q"])
+    assert res.exit_code == 0, res.output
+    assert "held-out loss per language" in res.output and "│ ja" in res.output.replace("┃ ja", "│ ja")
+    res = runner.invoke(app, ["train", "export", str(tmp_path / "t"), "--out", str(tmp_path / "hf"), "--dtype", "bfloat16"])
+    assert res.exit_code == 0, res.output
+    config = json.loads((tmp_path / "hf" / "config.json").read_text())
+    assert config["dtype"] == "bfloat16" and (tmp_path / "hf" / "README.md").exists()

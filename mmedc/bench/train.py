@@ -124,7 +124,7 @@ def bench_loader(tok, ids: list[list[int]]):
 
 _LOAD_SNIPPET = """
 import sys, time, torch
-from transformers import AutoModelForCausalLM
+from transformers import AutoConfig, AutoModelForCausalLM, LlamaForCausalLM  # imports outside the timing
 from mmedc.train.loop import peak_rss_bytes
 from mmedc.train.model import build_model, resolve_model
 base = peak_rss_bytes()

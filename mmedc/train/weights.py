@@ -165,21 +165,29 @@ class SafetensorsCheckpoint:
         row_elems = int(np.prod(e.shape[1:])) if len(e.shape) > 1 else 1
         row_bytes = row_elems * torch.empty((), dtype=dtype).element_size()
         rows = out.shape[0] if out.dim() else 1
-        step = max(1, CHUNK_BYTES // max(row_bytes, 1))
         flat_out = out.reshape(rows, -1) if out.dim() else out.reshape(1, 1)
+        direct = out.device.type == "cpu" and out.dtype == dtype  # read straight into the parameter
+        step = rows if direct else max(1, CHUNK_BYTES // max(row_bytes, 1))
+        buf = None
         with open(e.file, "rb", buffering=0) as f:
+            f.seek(e.begin + first * row_bytes)
             for r in range(0, rows, step):
                 k = min(step, rows - r)
-                buf = torch.empty(k * row_elems, dtype=dtype)
-                f.seek(e.begin + (first + r) * row_bytes)
-                view = memoryview(buf.view(torch.uint8).numpy())
+                if direct:
+                    target = flat_out[r:r + k]
+                else:
+                    if buf is None:
+                        buf = torch.empty(step * row_elems, dtype=dtype)
+                    target = buf[:k * row_elems]
+                view = memoryview(target.detach().view(torch.uint8).numpy()).cast("B")
                 got = 0
                 while got < len(view):
                     n = f.readinto(view[got:])
                     if not n:
                         raise WeightsError(f"{e.file}: truncated in tensor {name}")
                     got += n
-                flat_out[r:r + k].copy_(buf.view(k, row_elems))
+                if not direct:
+                    flat_out[r:r + k].copy_(target.view(k, row_elems))
 
 
 def load_weights(model, folder: str | Path):
