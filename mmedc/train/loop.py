@@ -1,10 +1,13 @@
 """The training loop each Ray Train worker runs (one process per CPU worker or per GPU).
 
 CPU: fp32, DDP over gloo when there are several workers. CUDA: FSDP2 (`fully_shard` per decoder
-layer, bf16 parameters, fp32 gradient reduction) over NCCL, activation checkpointing.
+layer, bf16 parameters, fp32 gradient reduction) over NCCL, activation checkpointing. The model is
+built on the meta device and each rank materialises and fills only its shard (mmedc.train.weights).
+Held-out sequences are evaluated per language at step 0, every eval_every steps and at the end.
 Checkpoints are torch.distributed.checkpoint (DCP) folders, the same for one worker, DDP or FSDP:
 every rank writes its part into its own folder and Ray Train merges them into storage
-(`OUT/checkpoints/step-NNNNNN/`), with `trainer_state.json` (step, scheduler, data position).
+(`OUT/checkpoints/run-NNN/step-NNNNNN/`), with config.json (the architecture, for export) and
+`trainer_state.json` (step, scheduler, data position and settings, the run's configuration).
 """
 from __future__ import annotations
 
