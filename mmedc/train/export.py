@@ -77,8 +77,9 @@ def load_checkpoint_model(ckpt: Path, cfg: dict, manifest: dict | None):
     return model.eval()
 
 
-def _tokenizer(cfg: dict, manifest: dict | None, out: Path) -> str:
-    """Copy the tokenizer files; returns where they came from."""
+def _tokenizer_source(cfg: dict, manifest: dict | None) -> tuple[Path, bool]:
+    """Where the tokenizer files come from: (folder of the --model checkpoint, True) or (the shards'
+    tokenizer.json, False). Resolved before anything is written."""
     from mmedc.train.model import ModelError, resolve_model
 
     try:
@@ -86,10 +87,7 @@ def _tokenizer(cfg: dict, manifest: dict | None, out: Path) -> str:
     except ModelError:
         spec = None
     if spec is not None and spec.weights and (Path(spec.weights) / "tokenizer.json").is_file():
-        for name in TOKENIZER_FILES:
-            if (Path(spec.weights) / name).is_file():
-                shutil.copy(Path(spec.weights) / name, out / name)
-        return spec.weights
+        return Path(spec.weights), True
     if manifest is None:
         raise ExportError("the shards' manifest.json (which names the tokenizer) is gone; no tokenizer to export")
     tok = manifest["tokenizer"]
@@ -101,12 +99,21 @@ def _tokenizer(cfg: dict, manifest: dict | None, out: Path) -> str:
             path = resolve_tokenizer_path(tok["name"])
         except TokenizerError as e:
             raise ExportError(f"the shards' tokenizer {tok.get('path')} is not on this machine: {e}") from e
-    shutil.copy(path, out / "tokenizer.json")
+    return path, False
+
+
+def _write_tokenizer(source: Path, from_model: bool, cfg: dict, manifest: dict | None, out: Path):
+    if from_model:
+        for name in TOKENIZER_FILES:
+            if (source / name).is_file():
+                shutil.copy(source / name, out / name)
+        return
+    tok = manifest["tokenizer"]
+    shutil.copy(source, out / "tokenizer.json")
     (out / "tokenizer_config.json").write_text(json.dumps({
         "tokenizer_class": "PreTrainedTokenizerFast", "eos_token": tok["eos_token"],
         "model_max_length": cfg.get("train", {}).get("seq_len", 8192), "clean_up_tokenization_spaces": False,
     }, indent=2) + "\n")
-    return str(path)
 
 
 def _table(header: list[str], rows: list[list]) -> str:
@@ -187,10 +194,12 @@ def export(checkpoint: str | Path, out: str | Path, dtype: str = "float32", max_
     out = Path(out).expanduser().resolve()
     if out.exists() and any(out.iterdir()):
         raise ExportError(f"{out} exists and is not empty")
+    tok_source, from_model = _tokenizer_source(cfg, manifest)
     model = load_checkpoint_model(ckpt, cfg, manifest)
     out.mkdir(parents=True, exist_ok=True)
     model.to(getattr(torch, dtype)).save_pretrained(str(out), max_shard_size=max_shard_size)
-    tokenizer_from = _tokenizer(cfg, manifest, out)
+    _write_tokenizer(tok_source, from_model, cfg, manifest, out)
+    tokenizer_from = str(tok_source)
     run = Path(cfg.get("out", ckpt.parents[2]))
     val_rows = [r for r in read_metrics(run) if "val_loss" in r and r["step"] <= state["step"]]
     if len(val_rows) > 12:  # the first, then evenly spaced, always the last
