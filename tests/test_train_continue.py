@@ -159,3 +159,21 @@ def test_two_gloo_workers_load_a_1gb_checkpoint_into_shards(sample_run, tmp_path
         assert tot / n == pytest.approx(row["val_loss"][lang], abs=1e-4)
     if sys.platform == "linux":
         print(f"(this test process: peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6:.2f} GB)")
+
+
+def test_mmed_llama3_preset_scales_the_global_batch_to_the_workers():
+    from mmedc.train.launch import TrainError, hyper_parameters
+    from mmedc.train.model import ModelError, resolve_model
+
+    spec = resolve_model("llama3-8b")
+    hp = hyper_parameters(spec.train, "mmed-llama3", {}, workers=8)
+    assert (hp["seq_len"], hp["micro_batch"], hp["grad_accum"], hp["lr"], hp["warmup_ratio"], hp["weight_decay"]) == (
+        8192, 1, 64, 2e-5, 0.01, 0.01)
+    assert hyper_parameters(spec.train, "mmed-llama3", {"micro_batch": 2}, workers=16)["grad_accum"] == 16
+    assert hyper_parameters(spec.train, "mmed-llama3", {"grad_accum": 3}, workers=8)["grad_accum"] == 3  # given wins
+    with pytest.raises(TrainError, match="not a multiple"):
+        hyper_parameters(spec.train, "mmed-llama3", {}, workers=3)
+    with pytest.raises(ModelError, match="not a preset"):
+        hyper_parameters(spec.train, "nope", {}, workers=1)
+    with pytest.raises(ModelError, match="training preset"):
+        resolve_model("mmed-llama3")
