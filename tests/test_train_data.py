@@ -106,3 +106,55 @@ def test_attention_stays_inside_documents():
         crossing = model(input_ids=packed, use_cache=False).logits[0, len(a):]
     assert torch.allclose(isolated, alone, atol=1e-5)
     assert not torch.allclose(crossing, alone, atol=1e-3)
+
+
+def _docs_of_epoch(seqs, epoch):
+    """The documents of one epoch, cut from its stream at the document-start flags (seq_len 1: nothing wasted)."""
+    ids = [int(seqs.sequence(epoch * seqs.per_epoch + k)["input_ids"][0]) for k in range(seqs.per_epoch)]
+    starts = [seqs.sequence(epoch * seqs.per_epoch + k)["labels"][0] == IGNORE_INDEX for k in range(seqs.per_epoch)]
+    docs = []
+    for tok, st in zip(ids, starts):
+        if st:
+            docs.append([])
+        docs[-1].append(tok)
+    return docs
+
+
+def test_held_out_documents_never_train_and_epochs_reshuffle(handmade):
+    from mmedc.train.data import held_out, validation_set
+
+    shards = load_shards(handmade)
+    table = pa.concat_tables([pq.read_table(f) for f in shards.files])
+    ids, docs = table["id"].to_pylist(), table["input_ids"].to_pylist()
+    held = held_out(ids, 0.3)
+    assert 0 < held.sum() < len(ids)
+    assert np.array_equal(held, held_out(list(reversed(ids)), 0.3)[::-1])  # a function of the id alone
+    train_docs = sorted(d for d, h in zip(docs, held) if not h)
+    seqs = PackedSequences(shards, 1, val_fraction=0.3, seed=7)
+    orders = [_docs_of_epoch(seqs, e) for e in range(3)]
+    for order in orders:
+        assert sorted(order) == train_docs  # every training document once per epoch, no held-out one
+    assert orders[0] != orders[1] != orders[2]  # reshuffled every epoch …
+    again = PackedSequences(shards, 1, val_fraction=0.3, seed=7)
+    assert _docs_of_epoch(again, 1) == orders[1]  # … as a function of (seed, epoch): resumable
+    assert _docs_of_epoch(PackedSequences(shards, 1, val_fraction=0.3), 1) == _docs_of_epoch(
+        PackedSequences(shards, 1, val_fraction=0.3), 0)  # no seed: manifest order every epoch
+    # Validation: only held-out documents, per language, packed with the same position/label rules.
+    val = validation_set(shards, 4, 0.3, max_tokens=1000)
+    assert val.langs == ["en"] and val.held_docs == {"en": int(held.sum())}
+    stream = np.concatenate([s["input_ids"] for s in val.sequences["en"]])
+    expected = np.concatenate([d for d, h in zip(docs, held) if h])
+    assert np.array_equal(stream, expected[:len(stream)]) and len(stream) >= len(expected) - 1  # a 1-token tail predicts nothing
+    capped = validation_set(shards, 4, 0.3, max_tokens=6)
+    assert sum(len(s["input_ids"]) for s in capped.sequences["en"]) == 6
+
+
+def test_validation_needs_ids(tmp_path):
+    t = pa.table({"input_ids": pa.array([[1, 2, EOS]] * 4, pa.list_(pa.int32())), "n_tokens": pa.array([3] * 4, pa.int32())})
+    (tmp_path / "shards").mkdir()
+    pq.write_table(t, tmp_path / "shards" / "s.parquet")
+    (tmp_path / "manifest.json").write_text(json.dumps(
+        {"tokenizer": {"eos_id": EOS, "vocab_size": 100}, "shards": [{"file": "shards/s.parquet", "rows": 4, "tokens": 12}]}))
+    assert PackedSequences(load_shards(tmp_path), 4).per_epoch == 3
+    with pytest.raises(ShardsError, match="no column id"):
+        PackedSequences(load_shards(tmp_path), 4, val_fraction=0.5)

@@ -4,6 +4,11 @@
    [tokenize] batch_size) next to raw `tokenizers` Tokenizer.encode_batch on the same texts and batches.
 2. Data loader: packed sequences (PackedSequences, reading Parquet shards written from those tokens) in
    tokens/s, next to the tiny Llama's consumption rate (forward + backward + AdamW step on this CPU).
+3. Loading a checkpoint folder (~0.6 GB fp32 safetensors): mmedc's meta-device build + byte-range reads
+   (what each training rank does, here unsharded) next to transformers' from_pretrained, each in a fresh
+   process, until every parameter has been read once: seconds and peak RSS above the process's
+   baseline after imports (transformers' parameters stay file-mapped pages; mmedc's are copied into
+   the rank's own memory, as sharding and training need).
 
 Text: /work/shared/data/text/dev.jsonl.gz when present (every k-th record, ~3 M characters, all languages),
 else the embedded sample.
@@ -117,8 +122,61 @@ def bench_loader(tok, ids: list[list[int]]):
     _row("tokens packed", n_batches * micro * seq_len, "tokens", f"{seqs.wasted_tokens} left in the last partial sequence")
 
 
+_LOAD_SNIPPET = """
+import sys, time, torch
+from transformers import AutoConfig, AutoModelForCausalLM, LlamaForCausalLM  # imports outside the timing
+from mmedc.train.loop import peak_rss_bytes
+from mmedc.train.model import build_model, resolve_model
+base = peak_rss_bytes()
+t0 = time.perf_counter()
+if sys.argv[1] == "mmedc":
+    m = build_model(resolve_model(sys.argv[2]), 128256, 128001, 0)
+else:
+    m = AutoModelForCausalLM.from_pretrained(sys.argv[2], dtype=torch.float32)
+with torch.no_grad():  # touch every parameter: transformers maps the file lazily
+    sum(float(p.sum()) for p in m.parameters())
+dt = time.perf_counter() - t0
+print(dt, peak_rss_bytes() - base)
+"""
+
+
+def bench_load():
+    import os
+    import subprocess
+    import sys
+
+    import torch
+    from transformers import AutoConfig, AutoModelForCausalLM
+
+    from mmedc.train.weights import checkpoint_bytes
+
+    with tempfile.TemporaryDirectory() as tmp:
+        config = AutoConfig.for_model("llama", hidden_size=512, intermediate_size=1536, num_hidden_layers=4,
+                                      num_attention_heads=8, num_key_value_heads=2, vocab_size=128256,
+                                      eos_token_id=128001, tie_word_embeddings=False)
+        AutoModelForCausalLM.from_config(config, dtype=torch.float32).save_pretrained(tmp)
+        size = checkpoint_bytes(tmp)
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+        figures = {}
+        for who in ("transformers", "mmedc"):
+            best = None
+            for _ in range(2):
+                out = subprocess.run([sys.executable, "-c", _LOAD_SNIPPET, who, tmp], capture_output=True, text=True,
+                                     env=env, check=True).stdout.split()
+                dt, rss = float(out[-2]), int(out[-1])
+                best = (dt, rss) if best is None or dt < best[0] else best
+            figures[who] = best
+    print(f"loading a checkpoint folder ({size / 1e9:.2f} GB fp32 safetensors, whole model in one process; best of 2)")
+    t_hf, rss_hf = figures["transformers"]
+    t_me, rss_me = figures["mmedc"]
+    _row("transformers from_pretrained (baseline)", t_hf * 1000, "ms", f"peak RSS +{rss_hf / 1e9:.2f} GB")
+    _row("mmedc meta build + byte-range reads", t_me * 1000, "ms",
+         f"peak RSS +{rss_me / 1e9:.2f} GB; {t_hf / t_me:.2f}× baseline speed")
+
+
 def run():
     texts, where = _texts()
     print(f"text: {where}")
     tok, ids = bench_tokenize(texts)
     bench_loader(tok, ids)
+    bench_load()

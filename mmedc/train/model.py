@@ -1,7 +1,7 @@
 """Models for the pretraining stage: a Llama built from a config file, or a local checkpoint folder.
 
 `--model` is one of
-  - a bundled preset name (`tiny-llama`, `llama3-8b`: mmedc/train/configs/<name>.json),
+  - a bundled preset name (`tiny-llama`, `llama3-1b`, `llama3-8b`: mmedc/train/configs/<name>.json),
   - a preset-style JSON file {"model": {LlamaConfig fields}, "train": {default hyper-parameters}},
   - a plain transformers config.json (a fresh model with that architecture),
   - a local folder holding config.json + weights (continued pretraining, e.g. Llama 3 8B's release).
@@ -16,8 +16,11 @@ from pathlib import Path
 CONFIGS = Path(__file__).parent / "configs"
 
 # Hyper-parameters used when the model spec carries none (MMed-Llama 3's continued pretraining).
+# val_fraction: share of documents held out (by id hash) for per-language validation; val_tokens: the
+# most held-out tokens evaluated per language; eval_every: steps between evaluations (and at the end).
 TRAIN_DEFAULTS = {"seq_len": 8192, "micro_batch": 1, "grad_accum": 1, "lr": 2e-5, "warmup_ratio": 0.01,
-                  "weight_decay": 0.01, "checkpoint_every": 200}
+                  "weight_decay": 0.01, "checkpoint_every": 200, "eval_every": 200, "val_fraction": 0.001,
+                  "val_tokens": 131072, "shuffle": True}
 
 
 class ModelError(ValueError):
@@ -39,36 +42,81 @@ def resolve_model(spec: str) -> ModelSpec:
         cfg = p / "config.json"
         if not cfg.exists():
             raise ModelError(f"--model {spec}: folder without config.json")
+        if not ((p / "model.safetensors").exists() or (p / "model.safetensors.index.json").exists()):
+            raise ModelError(f"--model {spec}: no model.safetensors or model.safetensors.index.json in the folder "
+                             "(other weight formats: load and save_pretrained(..., safe_serialization=True) once)")
         return ModelSpec(p.name, json.loads(cfg.read_text()), weights=str(p.resolve()), train=dict(TRAIN_DEFAULTS))
     if not p.is_file():
         names = sorted(f.stem for f in CONFIGS.glob("*.json"))
         raise ModelError(f"--model {spec}: not a preset ({', '.join(names)}), a config JSON or a checkpoint folder")
     data = json.loads(p.read_text())
+    if set(data) <= {"train", "_comment"}:
+        raise ModelError(f"--model {spec}: a training preset (hyper-parameters only): give it as --preset {spec} "
+                         "with --model <checkpoint folder or model preset>")
     if "model" in data:
         return ModelSpec(p.stem, data["model"], train={**TRAIN_DEFAULTS, **data.get("train", {})})
     return ModelSpec(p.stem, data, train=dict(TRAIN_DEFAULTS))
 
 
-def build_model(spec: ModelSpec, vocab_size: int, eos_id: int, seed: int, attn: str = "sdpa"):
-    """A causal LM whose vocabulary covers the shards' tokenizer; fresh weights come from `seed`."""
-    import torch
-    from transformers import AutoConfig, AutoModelForCausalLM
+def model_config(spec: ModelSpec, vocab_size: int, eos_id: int, attn: str = "sdpa"):
+    """The transformers config of the model to train; a fresh model's vocabulary follows the shards'."""
+    from transformers import AutoConfig
 
     if spec.weights:
-        model = AutoModelForCausalLM.from_pretrained(spec.weights, local_files_only=True, attn_implementation=attn,
-                                                     dtype=torch.float32)
-        if model.get_input_embeddings().num_embeddings < vocab_size:
-            raise ModelError(f"{spec.weights}: embeddings for {model.get_input_embeddings().num_embeddings} tokens, "
-                             f"the shards' tokenizer has {vocab_size}")
-        return model
-    fields = dict(spec.config)
-    model_type = fields.pop("model_type", "llama")
-    fields = {k: v for k, v in fields.items() if not k.startswith("_")}
-    fields.update(vocab_size=vocab_size, eos_token_id=eos_id, use_cache=False)
-    config = AutoConfig.for_model(model_type, **fields)
+        config = AutoConfig.from_pretrained(spec.weights, local_files_only=True)
+    else:
+        fields = dict(spec.config)
+        model_type = fields.pop("model_type", "llama")
+        fields = {k: v for k, v in fields.items() if not k.startswith("_")}
+        fields.update(vocab_size=vocab_size, eos_token_id=eos_id)
+        config = AutoConfig.for_model(model_type, **fields)
+    config.use_cache = False
     config._attn_implementation = attn
-    torch.manual_seed(seed)  # every worker builds the same initial weights
-    return AutoModelForCausalLM.from_config(config, attn_implementation=attn, dtype=torch.float32)
+    return config
+
+
+def check_tokenizer(spec: ModelSpec, tokenizer: dict):
+    """The shards' tokenizer (manifest `tokenizer`) must be the one the checkpoint was trained with."""
+    if not spec.weights:
+        return
+    name = f"{tokenizer.get('name', '?')} (vocabulary {tokenizer['vocab_size']}, EOS {tokenizer['eos_id']} " \
+           f"{tokenizer.get('eos_token', '')!r})"
+    vocab = spec.config.get("vocab_size")
+    if vocab is not None and int(vocab) < int(tokenizer["vocab_size"]):
+        raise ModelError(f"--model {spec.weights}: embeddings for {vocab} tokens, but the shards were tokenized with "
+                         f"{name}: re-tokenize the corpus with the model's tokenizer ([tokenize] tokenizer = "
+                         f"{spec.weights}/tokenizer.json)")
+    eos = spec.config.get("eos_token_id")
+    eos_ids = eos if isinstance(eos, list) else [eos] if eos is not None else []
+    if eos_ids and int(tokenizer["eos_id"]) not in eos_ids:
+        raise ModelError(f"--model {spec.weights}: its end-of-text id is {eos}, but the shards separate documents "
+                         f"with {name}: re-tokenize with the model's tokenizer, or set [tokenize] eos_token")
+    mine, theirs = Path(spec.weights) / "tokenizer.json", Path(tokenizer.get("path") or "")
+    if mine.is_file() and theirs.is_file() and mine.read_bytes() != theirs.read_bytes():
+        from tokenizers import Tokenizer
+
+        a = Tokenizer.from_file(str(mine)).get_vocab(with_added_tokens=True)
+        b = Tokenizer.from_file(str(theirs)).get_vocab(with_added_tokens=True)
+        if a != b:
+            diff = sorted(set(a.items()) ^ set(b.items()), key=lambda kv: kv[1])[:1]
+            raise ModelError(f"--model {spec.weights}: its tokenizer.json differs from the shards' {theirs} "
+                             f"({len(a)} vs {len(b)} entries; first difference: {diff[0][0]!r} → {diff[0][1]}): "
+                             "re-tokenize the corpus with the model's tokenizer")
+
+
+def build_model(spec: ModelSpec, vocab_size: int, eos_id: int, seed: int, attn: str = "sdpa", device="cpu"):
+    """A whole (unsharded) model on `device`: the checkpoint's weights, or seeded fresh ones.
+
+    The training loop does the same steps with sharding in between (mmedc.train.loop.prepare_model)."""
+    from mmedc.train.weights import init_fresh, load_weights, materialize, meta_model
+
+    model, buffers = meta_model(model_config(spec, vocab_size, eos_id, attn), attn)
+    materialize(model, device, buffers)
+    if spec.weights:
+        load_weights(model, spec.weights)
+    else:
+        init_fresh(model, seed, getattr(model.config, "initializer_range", 0.02))
+    return model
 
 
 def flops_per_token(config, seq_len: int) -> float:
