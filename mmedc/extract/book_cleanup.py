@@ -4,7 +4,9 @@
   (drops front matter, index and back matter), for books of ≥ 100 pages.
 - Running headers/footers: from the top and the bottom of a page, up to `EDGE_LINES` lines are
   peeled while they are page numbers ("12", "- 12 -", "xiv", "Page 12", "第12页", "стр. 12") or short
-  lines whose shape (digits masked) is at a page edge on ≥ `HEADER_MIN_PAGES` pages.
+  one-line paragraphs whose shape (digits masked) is at a page edge on ≥ `HEADER_MIN_PAGES` pages.
+  (Text-layer and OCR pages have had their furniture removed page by page already, by
+  `mmedc.extract.layout`; this rule catches running heads that look like text on a single page.)
 - Lines → paragraphs: a hyphenated line break is joined ("treat-" + "ment"), other breaks become one
   space, except next to a CJK character (no space); a paragraph cut by a page break is rejoined.
 """
@@ -66,16 +68,18 @@ def strip_headers(pages: list[Page], page_words: list[str]) -> tuple[list[Page],
     """
     pnum = page_number_re(page_words)
     counts: Counter = Counter()
+    # A running head is a paragraph of its own: a short line that ends a paragraph of text ("end.")
+    # may repeat too, and stays.
     for page in pages:
         counts.update({_shape(page[i][j]) for i, j in _edges(page)
-                       if len(page[i][j]) <= HEADER_MAX_CHARS and _shape(page[i][j])})
+                       if len(page[i]) == 1 and len(page[i][j]) <= HEADER_MAX_CHARS and _shape(page[i][j])})
 
-    def furniture(line: str) -> bool:
+    def furniture(para: list[str], line: str) -> bool:
         line = line.strip()
         shape = _shape(line)
         return (not line or bool(pnum.match(line))
-                or (len(pages) >= HEADER_MIN_PAGES and bool(shape) and counts[shape] >= HEADER_MIN_PAGES
-                    and len(line) <= HEADER_MAX_CHARS))
+                or (len(pages) >= HEADER_MIN_PAGES and len(para) == 1 and bool(shape)
+                    and counts[shape] >= HEADER_MIN_PAGES and len(line) <= HEADER_MAX_CHARS))
 
     removed = 0
     out = []
@@ -84,7 +88,7 @@ def strip_headers(pages: list[Page], page_words: list[str]) -> tuple[list[Page],
         drop = set()
         for order in (pos, pos[::-1]):
             for i, j in order[:EDGE_LINES]:
-                if not furniture(page[i][j]):
+                if not furniture(page[i], page[i][j]):
                     break
                 drop.add((i, j))
         removed += len(drop)
