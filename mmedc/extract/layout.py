@@ -49,6 +49,7 @@ FURNITURE = re.compile("|".join([
     r"\bpreprint\b", r"\bconfidential\b", r"\bpublished\s+(?:online|by)\b", r"\bsupplement\b",
 ]), re.IGNORECASE)
 _NUM_EDGE = re.compile(r"^\s*\d{1,4}\s+\S|\S\s+\d{1,4}\s*$")  # "12  Chapter 3" / "Chapter 3  13"
+_NUMERIC = re.compile(r"^[\W_]*[-+−±]?[\d.,]+\s*[%‰]?[\W_]*$")
 _RTL = re.compile(r"[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufeff]")
 
 
@@ -216,8 +217,13 @@ def find_tables(lines: list[Line]) -> tuple[list[Block], list[Line]]:
     short = [l for l in lines if len(l.text) <= TABLE_CELL_CHARS]
     rows = _rows(short)
 
-    def tabular(row: list[Line]) -> bool:  # three or more columns of cells, clear of each other
-        return len(row) >= 3 and len(_gaps([(l.x0, l.x1) for l in row], 0.5 * median(l.size for l in row))) >= 2
+    def tabular(row: list[Line]) -> bool:
+        """Three or more columns of cells, clear of each other, holding numbers or a few words each
+        (lines of narrow text columns hold more words)."""
+        if len(row) < 3 or len(_gaps([(l.x0, l.x1) for l in row], 0.5 * median(l.size for l in row))) < 2:
+            return False
+        numeric = sum(bool(_NUMERIC.match(l.text)) for l in row)
+        return numeric >= 0.3 * len(row) or median(len(l.text.split()) for l in row) <= 3
 
     groups: list[list[list[Line]]] = []
     run: list[list[Line]] = []
@@ -313,7 +319,40 @@ def reading_order(blocks: list[Block], rtl: bool = False, gap: float = 6.0) -> t
 
 # ---------------------------------------------------------------- the page
 
+def make_blocks(lines: list[Line], body: float) -> list[Block]:
+    """Lines → blocks (paragraphs, cells), built here rather than taken from PyMuPDF: some PDFs write
+    text row by row across columns, and PyMuPDF's blocks then mix the columns.
+
+    A line goes on the block whose last line is just above it (a gap under 0.8 line heights), overlaps
+    it horizontally and is set in about the same size; otherwise it starts a block."""
+    blocks: list[Block] = []
+    open_: list[Block] = []
+    for l in sorted(lines, key=lambda l: (l.y0, l.x0)):
+        h = l.y1 - l.y0
+        open_ = [b for b in open_ if l.y0 - b.lines[-1].y1 <= 2 * max(h, b.lines[-1].y1 - b.lines[-1].y0)]
+        home = None
+        for b in reversed(open_):
+            last = b.lines[-1]
+            lh = last.y1 - last.y0
+            if l.y0 - last.y1 > 0.8 * max(h, lh) or l.yc < last.y1 - 0.25 * lh:
+                continue  # too far below, or on the same row
+            overlap = min(l.x1, last.x1) - max(l.x0, last.x0)
+            if overlap > 0.3 * min(l.x1 - l.x0, last.x1 - last.x0) and abs(l.size - last.size) <= 0.2 * max(l.size, last.size):
+                home = b
+                break
+        if home is None:
+            home = Block([])
+            blocks.append(home)
+            open_.append(home)
+        home.lines.append(l)
+    for b in blocks:
+        if max(l.size for l in b.lines) >= 1.2 * body and len(b.lines) <= 3:
+            b.kind = "title"
+    return blocks
+
+
 def group_blocks(lines: list[Line], body: float) -> list[Block]:
+    """Lines → blocks by the block number they came with (OCR: tesseract's paragraphs)."""
     by: dict[int, list[Line]] = {}
     for l in lines:
         by.setdefault(l.block, []).append(l)
@@ -334,7 +373,7 @@ def analyse(lines: list[Line], height: float, pnum: re.Pattern, margin: list[str
     removed = [("margin", t) for t in margin] + removed
     body = body_size(kept)
     tables, rest = find_tables(kept) if order else ([], kept)
-    blocks = group_blocks(rest, body) + tables
+    blocks = (make_blocks(rest, body) if order else group_blocks(rest, body)) + tables
     if order:
         text = "".join(l.text for l in kept[:200])
         rtl = len(_RTL.findall(text)) > 0.3 * max(len(text), 1)
