@@ -2,6 +2,7 @@
 PyMuPDF `get_text()` and pymupdf4llm (pymupdf's ONNX layout model), on the same real pages, same run.
 
     python -m mmedc.bench pdf_layout        (needs ../shared/data/pdf, or MMEDC_DEV_DATA; skips without)
+    MMEDC_BENCH_QUICK=1 leaves pymupdf4llm out (it takes most of the time).
 
 1. docling ground truth: the PDFs of docling's test suite that have its expected Markdown
    (`docling_tests/tests/data/pdf/groundtruth/*.md`: body in reading order, tables, no page headers or
@@ -73,6 +74,8 @@ def read_llm_nofurniture(path: Path) -> str:
 
 READERS = {"mmedc": read_mmedc, "PyMuPDF get_text()": read_plain, "pymupdf4llm (default)": read_llm,
            "pymupdf4llm header/footer off": read_llm_nofurniture}
+if os.environ.get("MMEDC_BENCH_QUICK"):  # while tuning: without pymupdf4llm (most of the run time)
+    READERS = {k: v for k, v in READERS.items() if not k.startswith("pymupdf4llm")}
 
 
 # ---------------------------------------------------------------- scores
@@ -197,8 +200,8 @@ def _run(pdf: Path, tmp: Path) -> None:
                       f"{passed[name] / max(n_checks, 1):.3f} ({passed[name]}/{n_checks})",
                       f"{n_pages / max(cpu[name], 1e-9):.1f}")
     Console(width=150).print(table)
-    print("per document (similarity mmedc / get_text / pymupdf4llm): " + ", ".join(
-        f"{p.stem} {sim['mmedc'][i]:.2f}/{sim['PyMuPDF get_text()'][i]:.2f}/{sim['pymupdf4llm (default)'][i]:.2f}"
+    print(f"per document (similarity {' / '.join(READERS)}): " + ", ".join(
+        f"{p.stem} " + "/".join(f"{sim[k][i]:.2f}" for k in READERS)
         for i, (p, _) in enumerate(docs)))
     print(f"checks mmedc fails ({len(fails['mmedc'])}): " + "; ".join(fails["mmedc"]))
     print(f"checks get_text() fails ({len(fails['PyMuPDF get_text()'])})")

@@ -40,7 +40,7 @@ def page_range(n: int) -> range:
 def page_number_re(words: list[str]) -> re.Pattern:
     w = "|".join(re.escape(x.lower()) for x in sorted(words, key=len, reverse=True))
     pre = rf"(?:(?:{w})\s*)?" if w else ""
-    num = rf"(?:\d{{1,4}}|{_ROMAN})"
+    num = rf"(?:\d{{1,5}}|{_ROMAN})"  # journals number pages on through a volume: "47698"
     post = rf"(?:\s*(?:{w}|(?:/|of|из|de|von|sur)\s*\d{{1,4}}))?" if w else r"(?:\s*(?:/|of)\s*\d{1,4})?"
     return re.compile(rf"^[\W_]*{pre}{num}{post}[\W_]*$", re.IGNORECASE)
 

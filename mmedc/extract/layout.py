@@ -28,11 +28,14 @@ import re
 from dataclasses import dataclass, field
 from statistics import median
 
-EDGE_ROWS = 2  # rows peeled from the top and from the bottom at most
+EDGE_ROWS = 4  # rows peeled from the top and from the bottom at most
 TOP_BAND = 0.15  # furniture lies within this share of the page height from its edge
+OUTER_EDGE = 0.035  # text this close to the top or bottom edge is outside any body text block
+BOTTOM_EDGE = 0.06  # small print this close to the bottom is a footer (higher up it may be a footnote)
 SMALL_TYPE = 0.92  # a top line in a type this much smaller than the body is a running head
 CELL_GAP = 1.5  # spans further apart than this many times the font size are separate cells
 TABLE_CELL_CHARS = 40  # cells of a table row are short
+TABLE_MIN_ROWS = 3  # rows of cells lined up in 3 or more columns, close together
 MAX_ORDER_DEPTH = 40  # recursion guard; deeper regions are read top to bottom
 MAX_ORDER_BLOCKS = 2000  # a region with more blocks than this is read top to bottom
 RECORD_REMOVED = 8  # removed lines kept (cut to 80 characters) in the page's layout record
@@ -48,7 +51,7 @@ FURNITURE = re.compile("|".join([
     r"\s[|•·]\s", r"\bet al\.?\s*$", r"\b(?:journal|proceedings|transactions)\s+(?:of|on)\b",
     r"\bpreprint\b", r"\bconfidential\b", r"\bpublished\s+(?:online|by)\b", r"\bsupplement\b",
 ]), re.IGNORECASE)
-_NUM_EDGE = re.compile(r"^\s*\d{1,4}\s+\S|\S\s+\d{1,4}\s*$")  # "12  Chapter 3" / "Chapter 3  13"
+_NUM_EDGE = re.compile(r"^\s*\d{1,5}\s+\S|\S\s+\d{1,5}\s*$")  # "12  Chapter 3" / "Chapter 3  13"
 _NUMERIC = re.compile(r"^[\W_]*[-+−±]?[\d.,]+\s*[%‰]?[\W_]*$")
 _RTL = re.compile(r"[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufeff]")
 
@@ -165,11 +168,16 @@ def body_size(lines: list[Line]) -> float:
     return max(weight, key=weight.get) if weight else 10.0
 
 
-def _furniture(row: list[Line], top: bool, body: float, pnum: re.Pattern) -> str | None:
-    """Why a row at a page edge is furniture (its kind), or None when it is text."""
+def _furniture(row: list[Line], top: bool, body: float, pnum: re.Pattern, at_edge: bool = False,
+               outer: bool = False, gap_after: float = 0.0) -> str | None:
+    """Why a row at a page edge is furniture (its kind), or None when it is text. `at_edge`: in the
+    bottom 6%; `outer`: in the outer 3.5% (top or bottom); `gap_after`: blank space between this row
+    and the body, in line heights."""
     text = " ".join(l.text for l in row)
     if len(text) > 200:
         return None
+    if outer and len(text) <= 100:
+        return "page-header" if top else "page-footer"
     if pnum.match(text) or all(pnum.match(l.text) for l in row):
         return "page-number"
     kind = "page-header" if top else "page-footer"
@@ -177,8 +185,12 @@ def _furniture(row: list[Line], top: bool, body: float, pnum: re.Pattern) -> str
         return kind
     if len(text) <= 120 and (any(pnum.match(l.text) for l in row) or _NUM_EDGE.search(text)) and len(row) <= 4:
         return kind  # a running head with its page number
-    if top and len(text) <= 100 and max(l.size for l in row) <= SMALL_TYPE * body:
-        return kind
+    size = max(l.size for l in row)
+    small = size <= SMALL_TYPE * body
+    if top and len(text) <= 80 and size <= 1.02 * body and gap_after >= 3.0:
+        return kind  # a short line alone above the body, in the body's type or smaller: a running head
+    if small and (len(text) <= 100 if top else len(text) <= 40 and at_edge):
+        return kind  # small print at the very edge: not a footnote, which is longer and higher up
     return None
 
 
@@ -197,7 +209,13 @@ def strip_furniture(lines: list[Line], height: float, pnum: re.Pattern) -> tuple
             row = rows[k]
             inside = (max(l.y1 for l in row) <= TOP_BAND * height) if top else \
                 (min(l.y0 for l in row) >= (1 - TOP_BAND) * height)
-            kind = _furniture(row, top, body, pnum) if inside and k not in drop else None
+            y0, y1 = min(l.y0 for l in row), max(l.y1 for l in row)
+            at_edge = y0 >= (1 - BOTTOM_EDGE) * height
+            outer = y1 <= OUTER_EDGE * height if top else y0 >= (1 - OUTER_EDGE) * height
+            gap = 0.0
+            if top and k + 1 < len(rows):
+                gap = (min(l.y0 for l in rows[k + 1]) - y1) / max(y1 - y0, 1e-3)
+            kind = _furniture(row, top, body, pnum, at_edge, outer, gap) if inside and k not in drop else None
             if not kind:
                 break
             drop.add(k)
@@ -231,18 +249,16 @@ def find_tables(lines: list[Line]) -> tuple[list[Block], list[Line]]:
         if tabular(row):
             h = max(l.y1 - l.y0 for l in row)
             if run and min(l.y0 for l in row) - max(l.y1 for l in run[-1]) > 2.5 * h:
-                if len(run) >= 2:
-                    groups.append(run)
+                groups.append(run)
                 run = []
             run.append(row)
-    if len(run) >= 2:
-        groups.append(run)
-    if not groups:
-        return [], lines
+    groups.append(run)
     tables: list[Block] = []
     taken: set[int] = set()
     for g in groups:
-        cells = [l for r in g for l in r]
+        cells = _table_cells(g)
+        if not cells:
+            continue
         x0, y0 = min(l.x0 for l in cells), min(l.y0 for l in cells)
         x1, y1 = max(l.x1 for l in cells), max(l.y1 for l in cells)
         inside = [l for l in lines if id(l) not in taken and x0 - 2 <= (l.x0 + l.x1) / 2 <= x1 + 2 and y0 - 2 <= l.yc <= y1 + 2]
@@ -250,6 +266,33 @@ def find_tables(lines: list[Line]) -> tuple[list[Block], list[Line]]:
         rows_text = [" | ".join(l.text for l in r) for r in _rows(inside)]
         tables.append(Block(inside, "table", rows_text))
     return tables, [l for l in lines if id(l) not in taken]
+
+
+def _table_cells(run: list[list[Line]]) -> list[Line]:
+    """The cells of a run of table-like rows that line up in columns; [] when fewer than
+    `TABLE_MIN_ROWS` rows or 3 columns do. A text line of a neighbouring column that happens to sit on
+    a table row lines up with too few rows and is left out."""
+    if len(run) < TABLE_MIN_ROWS:
+        return []
+    cells = sorted((l for r in run for l in r), key=lambda l: l.x0)
+    cols: list[list[Line]] = []
+    reach = -1e9
+    for l in cells:  # columns: cells whose horizontal extents overlap, chained
+        if cols and l.x0 <= reach:
+            cols[-1].append(l)
+            reach = max(reach, l.x1)
+        else:
+            cols.append([l])
+            reach = l.x1
+    row_of = {id(l): k for k, r in enumerate(run) for l in r}
+    need = max(2, 0.4 * len(run))
+    kept = [c for c in cols if len({row_of[id(l)] for l in c}) >= need]
+    if len(kept) < 3:
+        return []
+    rows_with = {row_of[id(l)] for c in kept for l in c}
+    if len(rows_with) < TABLE_MIN_ROWS:
+        return []
+    return [l for c in kept for l in c]
 
 
 # ---------------------------------------------------------------- reading order
@@ -372,14 +415,16 @@ def analyse(lines: list[Line], height: float, pnum: re.Pattern, margin: list[str
     kept, removed = strip_furniture(lines, height, pnum)
     removed = [("margin", t) for t in margin] + removed
     body = body_size(kept)
+    sample = "".join(l.text for l in kept[:200])
+    if order and len(_RTL.findall(sample)) > 0.3 * max(len(sample), 1):
+        # Arabic, Hebrew, Persian: measured on docling's pages, the cuts below read them worse than
+        # the order they are written in (forms, mixed-direction lines); keep that order.
+        order = False
     tables, rest = find_tables(kept) if order else ([], kept)
     blocks = (make_blocks(rest, body) if order else group_blocks(rest, body)) + tables
+    cols = 1
     if order:
-        text = "".join(l.text for l in kept[:200])
-        rtl = len(_RTL.findall(text)) > 0.3 * max(len(text), 1)
-        blocks, cols = reading_order(blocks, rtl)
-    else:
-        cols = 1
+        blocks, cols = reading_order(blocks)
     kinds: dict[str, int] = {}
     for b in blocks:
         kinds[b.kind] = kinds.get(b.kind, 0) + 1
