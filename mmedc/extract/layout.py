@@ -56,19 +56,17 @@ _NUMERIC = re.compile(r"^[\W_]*[-+−±]?[\d.,]+\s*[%‰]?[\W_]*$")
 _RTL = re.compile(r"[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufeff]")
 
 
-@dataclass
 class Line:
-    text: str
-    x0: float
-    y0: float
-    x1: float
-    y1: float
-    size: float  # font size (points), or line height for OCR
-    block: int  # index of the block it came from
+    """One line (or table cell) of text with its box; `size` is the font size in points, or the line
+    height for OCR."""
+    __slots__ = ("text", "x0", "y0", "x1", "y1", "size", "block", "yc")
 
-    @property
-    def yc(self) -> float:
-        return (self.y0 + self.y1) / 2
+    def __init__(self, text: str, x0: float, y0: float, x1: float, y1: float, size: float, block: int):
+        self.text, self.x0, self.y0, self.x1, self.y1, self.size, self.block = text, x0, y0, x1, y1, size, block
+        self.yc = (y0 + y1) / 2  # read often: kept, not recomputed
+
+    def __repr__(self) -> str:
+        return f"Line({self.text!r}, {self.x0:.0f}, {self.y0:.0f}, {self.x1:.0f}, {self.y1:.0f}, {self.size:.1f})"
 
 
 @dataclass
@@ -137,10 +135,14 @@ def _cells(spans: list[dict], block: int) -> list[Line]:
 
 
 def _line(spans: list[dict], block: int) -> Line:
-    text = re.sub(r"\s+", " ", "".join(s["text"] for s in spans)).strip()
-    return Line(text, min(s["bbox"][0] for s in spans), min(s["bbox"][1] for s in spans),
-                max(s["bbox"][2] for s in spans), max(s["bbox"][3] for s in spans),
-                max(s["size"] for s in spans), block)
+    x0, y0, x1, y1 = spans[0]["bbox"]
+    size = spans[0]["size"]
+    for s in spans[1:]:
+        b = s["bbox"]
+        x0, y0, x1, y1 = min(x0, b[0]), min(y0, b[1]), max(x1, b[2]), max(y1, b[3])
+        size = max(size, s["size"])
+    text = "".join(s["text"] for s in spans)
+    return Line(" ".join(text.split()), x0, y0, x1, y1, size, block)
 
 
 # ---------------------------------------------------------------- rows and furniture

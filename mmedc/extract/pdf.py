@@ -7,6 +7,7 @@ drawn to read), `skipped` (outside MMedC's page range for long books) or `failed
 from __future__ import annotations
 
 import unicodedata
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,23 +28,38 @@ MAX_GARBLED_RATIO = 0.1
 MIN_DRAWINGS_FOR_OCR = 50
 
 
-def is_scanned(text: str) -> bool:
+def _char_counts(text: str) -> Counter:
+    """Characters and how often they occur (counted in C): the page rules below then look at each
+    distinct character once, not at every character of a dense page."""
+    return Counter(text)
+
+
+def is_scanned(text: str, counts: Counter | None = None) -> bool:
     """MMedC's rule: too few alphanumeric characters, or too small a share of them."""
-    stripped = "".join(text.split())
-    alnum = sum(c.isalnum() for c in stripped)
-    return alnum < MIN_ALNUM_CHARS or (alnum / max(len(stripped), 1)) < MIN_ALNUM_RATIO
+    counts = _char_counts(text) if counts is None else counts
+    alnum = chars = 0
+    for c, n in counts.items():
+        if not c.isspace():
+            chars += n
+            alnum += n if c.isalnum() else 0
+    return alnum < MIN_ALNUM_CHARS or (alnum / max(chars, 1)) < MIN_ALNUM_RATIO
 
 
-def garbled_ratio(text: str) -> float:
-    chars = [c for c in text if not c.isspace()]
-    bad = sum(c == "\ufffd" or unicodedata.category(c) in ("Co", "Cn", "Cc", "Cs") for c in chars)
-    return bad / max(len(chars), 1)
+def garbled_ratio(text: str, counts: Counter | None = None) -> float:
+    counts = _char_counts(text) if counts is None else counts
+    bad = chars = 0
+    for c, n in counts.items():
+        if not c.isspace():
+            chars += n
+            bad += n if c == "\ufffd" or unicodedata.category(c) in ("Co", "Cn", "Cc", "Cs") else 0
+    return bad / max(chars, 1)
 
 
 def needs_ocr(page, text: str) -> str:
     """`text`, `ocr` or `blank` for one page, from its text layer and what is drawn on it."""
-    garbled = garbled_ratio(text) > MAX_GARBLED_RATIO
-    if not garbled and not is_scanned(text):
+    counts = _char_counts(text)
+    garbled = garbled_ratio(text, counts) > MAX_GARBLED_RATIO
+    if not garbled and not is_scanned(text, counts):
         return "text"
     if garbled or page.get_images(full=False) or len(page.get_cdrawings()) >= MIN_DRAWINGS_FOR_OCR:
         return "ocr"
