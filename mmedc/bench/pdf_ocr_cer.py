@@ -9,7 +9,8 @@ with PyMuPDF, rendered to a grayscale image and degraded the way real scans are:
 noise σ 50, specks); each image is put alone on a PDF page (a scanned book page). mmedc reads the PDF
 (`extract_pdf`: rendering at [ocr] dpi, tesseract's layout, furniture removal, orientation check,
 line joining); bare tesseract reads the embedded image itself: `tesseract IMG - -l LANG` (psm 3,
-its defaults). Also the transcribed scans of `../shared/data/pdf` (docling's `ocr_test*.pdf`, upright
+its defaults) with the languages mmedc uses (`ocr/<lang>.toml`: `chi_sim+eng` for zh, a single pack
+otherwise). MMEDC_OCR_PREPROCESS=0 shows mmedc without its image steps (mmedc.extract.scan_prep). Also the transcribed scans of `../shared/data/pdf` (docling's `ocr_test*.pdf`, upright
 and turned 90/180/270°, with docling's expected text), when present.
 
 CER = edit distance / reference length, after collapsing whitespace (all of it for Chinese, where
@@ -55,7 +56,6 @@ TEXTS = {
     "zh": ["高血压的诊断依据是多次诊室测量血压超过140/90毫米汞柱。一线药物包括噻嗪类利尿剂、血管紧张素转换酶抑制剂和钙通道阻滞剂。",
            "支气管哮喘是一种气道慢性炎症性疾病，吸入糖皮质激素是长期控制的基础治疗。"],
 }
-TESS = {"en": "eng", "fr": "fra", "es": "spa", "de": "deu", "ru": "rus", "zh": "chi_sim"}
 DEGRADATIONS = ("clean", "noise", "blur", "skew", "lowres", "worn")
 DPI = {"clean": 200, "noise": 200, "blur": 150, "skew": 200, "lowres": 100, "worn": 120}
 SIZE = (420, 300)  # points: a small page keeps tesseract quick
@@ -116,6 +116,14 @@ def pdf_of(png: bytes, path: Path, dpi: int) -> Path:
     return path
 
 
+def tess_codes(lang: str) -> str:
+    """The tesseract languages mmedc uses for `lang` (ocr/<lang>.toml: zh is chi_sim+eng): bare
+    tesseract gets the same."""
+    from mmedc.extract.ocr_settings import ocr_settings
+
+    return ocr_settings(lang)["tesseract"]
+
+
 def bare(img: Path, lang: str) -> str:
     return subprocess.run(["tesseract", str(img), "-", "-l", lang], capture_output=True, text=True,
                           check=False).stdout
@@ -153,7 +161,7 @@ def _run(tmp: Path) -> None:
             t = _cpu()
             got_m = mmedc(pdf, lang)
             t2 = _cpu()
-            got_b = bare(img, TESS[lang])
+            got_b = bare(img, tess_codes(lang))
             t3 = _cpu()
             cpu["mmedc"] += t2 - t
             cpu["bare"] += t3 - t2

@@ -95,7 +95,7 @@ def _rotation(image_path: str, dpi: int) -> int:
 
 
 def ocr_image(image_path: str, page: int, settings: dict, dpi: int, orientation: bool = True,
-              layout: bool = True) -> PageOcr:
+              layout: bool = True, prep: list[str] | None = None) -> PageOcr:
     """OCR one rendered page image (any format tesseract reads); with `layout`, running heads, footers
     and page numbers are removed from the page's edges (mmedc.extract.layout)."""
     lang, psm = settings["tesseract"], int(settings["psm"])
@@ -105,7 +105,7 @@ def ocr_image(image_path: str, page: int, settings: dict, dpi: int, orientation:
 
         pnum = page_number_re(settings["page_words"])
     paras, conf, n, rec = _tesseract_words(image_path, lang, psm, dpi, pnum)
-    res = PageOcr(page, paras, conf, n, layout=rec)
+    res = PageOcr(page, paras, conf, n, layout=_with_prep(rec, prep, dpi))
     if orientation and (conf is None or conf < settings["osd_below_confidence"] or n < 5):
         rot = _rotation(image_path, dpi)
         if rot:
@@ -115,8 +115,15 @@ def ocr_image(image_path: str, page: int, settings: dict, dpi: int, orientation:
                 im.rotate(-rot, expand=True, fillcolor=255).save(f.name)  # PIL turns counter-clockwise
                 p2, c2, n2, r2 = _tesseract_words(f.name, lang, psm, dpi, pnum)
             if (c2 or 0) * n2 > (conf or 0) * n:  # keep the reading with more confident words
-                res = PageOcr(page, p2, c2, n2, rotated=rot, layout=r2)
+                res = PageOcr(page, p2, c2, n2, rotated=rot, layout=_with_prep(r2, prep, dpi))
     return res
+
+
+def _with_prep(record: dict | None, prep: list[str] | None, dpi: int) -> dict | None:
+    """The page's layout record, with the DPI it was read at and the image steps applied."""
+    if record is None:
+        return None
+    return {**record, "ocr_dpi": dpi, "ocr_prep": list(prep or [])}
 
 
 # Posters and mis-sized pages: cap the rendered image (tesseract refuses > 32767 px, and rendering
@@ -132,13 +139,25 @@ def page_dpi(rect, dpi: int) -> int:
     return max(10, min(dpi, int(fit)))
 
 
-def render(doc, page: int, dpi: int, path: str) -> int:
+def render(doc, page: int, dpi: int, path: str) -> tuple[int, list[str]]:
     """Render one page grayscale to an uncompressed PGM file (fast to write and for tesseract to
-    read); returns the DPI used."""
+    read), a scan at its own resolution, denoised and deskewed where that helps
+    (mmedc.extract.scan_prep); returns the DPI used and the steps applied."""
+    from mmedc.extract import scan_prep
+
     pg = doc.load_page(page)
-    dpi = page_dpi(pg.rect, dpi)
-    pg.get_pixmap(dpi=dpi, colorspace="gray", alpha=False).save(path, output="pgm")
-    return dpi
+    if not scan_prep.enabled():
+        dpi = page_dpi(pg.rect, dpi)
+        pg.get_pixmap(dpi=dpi, colorspace="gray", alpha=False).save(path, output="pgm")
+        return dpi, []
+    from PIL import Image
+
+    dpi = page_dpi(pg.rect, scan_prep.scan_dpi(pg, dpi))
+    pix = pg.get_pixmap(dpi=dpi, colorspace="gray", alpha=False)
+    im = Image.frombytes("L", (pix.width, pix.height), pix.samples, "raw", "L", pix.stride)
+    im, done = scan_prep.prepare(im)
+    im.save(path, format="PPM")  # an "L" image is written as PGM
+    return dpi, done
 
 
 def _short(e: BaseException) -> str:
@@ -173,11 +192,11 @@ def ocr_range(pdf_path: str, pages: list[int], settings: dict, dpi: int, orienta
         for p in pages:
             img = str(Path(tmp, f"{p}.pgm"))
             try:
-                used = render(doc, p, dpi, img)
+                used, prep = render(doc, p, dpi, img)
             except Exception as e:  # noqa: BLE001
                 out[p] = PageOcr(p, error=f"render: {_short(e)}")
                 continue
-            pending.append((pool.submit(ocr_image, img, p, settings, used, orientation, layout), p))
+            pending.append((pool.submit(ocr_image, img, p, settings, used, orientation, layout, prep), p))
             while len(pending) >= 2 * max(1, workers):  # bound the rendered pages waiting on disk
                 collect(pending.pop(0))
         for fp in pending:
