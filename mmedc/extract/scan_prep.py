@@ -45,7 +45,7 @@ def scan_dpi(page, dpi: int) -> int:
         return dpi
     _, info, side_pt = best
     native = max(info["width"], info["height"]) / (side_pt / 72)
-    return max(MIN_SCAN_DPI, min(dpi, int(round(native))))
+    return min(dpi, max(MIN_SCAN_DPI, int(round(native))))
 
 
 def midgrey(a) -> float:
