@@ -122,3 +122,11 @@ def test_many_lines_stay_fast():
     lay = analyse(lines, 842.0, pnum)
     words = sum(len(ln.replace("|", " ").split()) for p in lay.paragraphs for ln in p)
     assert words >= 19_900  # nothing lost but a few rows at the page's edges, taken as furniture
+
+
+def test_one_row_of_many_words_stays_fast():
+    # 20,000 words side by side on one baseline: no step may compare every word with every other
+    pnum = page_number_re([])
+    lines = [_line(f"w{i}", i * 3.0, 400, i * 3.0 + 2, 10.0, i) for i in range(20_000)]
+    lay = analyse(lines, 842.0, pnum)
+    assert sum(len(ln.replace("|", " ").split()) for p in lay.paragraphs for ln in p) == 20_000

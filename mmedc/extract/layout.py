@@ -37,6 +37,7 @@ CELL_GAP = 1.5  # spans further apart than this many times the font size are sep
 TABLE_CELL_CHARS = 40  # cells of a table row are short
 TABLE_MIN_ROWS = 3  # rows of cells lined up in 3 or more columns, close together
 MAX_ORDER_DEPTH = 40  # recursion guard; deeper regions are read top to bottom
+MAX_OPEN_BLOCKS = 64  # blocks a new line may join (the most recent ones)
 MAX_ORDER_BLOCKS = 2000  # a region with more blocks than this is read top to bottom
 RECORD_REMOVED = 8  # removed lines kept (cut to 80 characters) in the page's layout record
 
@@ -389,6 +390,7 @@ def make_blocks(lines: list[Line], body: float) -> list[Block]:
             home = Block([])
             blocks.append(home)
             open_.append(home)
+            del open_[:-MAX_OPEN_BLOCKS]  # a row of thousands of words: bounded work per line
         home.lines.append(l)
     for b in blocks:
         if max(l.size for l in b.lines) >= 1.2 * body and len(b.lines) <= 3:
