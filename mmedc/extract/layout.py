@@ -189,7 +189,7 @@ def _furniture(row: list[Line], top: bool, body: float, pnum: re.Pattern, at_edg
     if len(text) <= 120 and (any(pnum.match(l.text) for l in row) or _NUM_EDGE.search(text)) and len(row) <= 4:
         return kind  # a running head with its page number
     size = max(l.size for l in row)
-    small = size <= SMALL_TYPE * body
+    small = body > 0 and size <= SMALL_TYPE * body
     if top and len(text) <= 80 and size <= 1.02 * body and gap_after >= 3.0:
         return kind  # a short line alone above the body, in the body's type or smaller: a running head
     if small and (len(text) <= 100 if top else len(text) <= 40 and at_edge):
@@ -197,13 +197,14 @@ def _furniture(row: list[Line], top: bool, body: float, pnum: re.Pattern, at_edg
     return None
 
 
-def strip_furniture(lines: list[Line], height: float, pnum: re.Pattern) -> tuple[list[Line], list[tuple[str, str]]]:
+def strip_furniture(lines: list[Line], height: float, pnum: re.Pattern, type_sizes: bool = True
+                    ) -> tuple[list[Line], list[tuple[str, str]]]:
     """Remove page numbers, running heads and footers from the page edges; returns the lines kept and
     (kind, text) of each removed row."""
     rows = _rows(lines)
     if len(rows) < 2:
         return lines, []
-    body = body_size(lines)
+    body = body_size(lines) if type_sizes else 0.0
     drop: set[int] = set()
     removed: list[tuple[str, str]] = []
     for top in (True, False):
@@ -416,7 +417,9 @@ def analyse(lines: list[Line], height: float, pnum: re.Pattern, margin: list[str
     `order=False` keeps the blocks in the order given (OCR: tesseract's own order)."""
     margin = margin or []
     n_lines = len(lines)
-    kept, removed = strip_furniture(lines, height, pnum)
+    # OCR boxes give line heights, not type sizes: a line without ascenders or descenders looks
+    # "smaller", so the rules on type size are left to text-layer pages.
+    kept, removed = strip_furniture(lines, height, pnum, type_sizes=order)
     removed = [("margin", t) for t in margin] + removed
     body = body_size(kept)
     sample = "".join(l.text for l in kept[:200])
