@@ -130,3 +130,13 @@ def test_one_row_of_many_words_stays_fast():
     lines = [_line(f"w{i}", i * 3.0, 400, i * 3.0 + 2, 10.0, i) for i in range(20_000)]
     lay = analyse(lines, 842.0, pnum)
     assert sum(len(ln.replace("|", " ").split()) for p in lay.paragraphs for ln in p) == 20_000
+
+
+def test_list_items_are_paragraphs_of_their_own():
+    pnum = page_number_re([])
+    lines = [_line("Treatment options:", 50, 300, 300), _line("• loop diuretics for congestion,", 50, 313, 300),
+             _line("given in the morning;", 60, 326, 300), _line("• beta blockers;", 50, 339, 300),
+             _line("1. follow-up in two weeks.", 50, 352, 300)]
+    lay = analyse(lines, 842.0, pnum)
+    assert lay.paragraphs == [["Treatment options:"], ["• loop diuretics for congestion,", "given in the morning;"],
+                              ["• beta blockers;"], ["1. follow-up in two weeks."]]

@@ -53,6 +53,7 @@ FURNITURE = re.compile("|".join([
     r"\bpreprint\b", r"\bconfidential\b", r"\bpublished\s+(?:online|by)\b", r"\bsupplement\b",
 ]), re.IGNORECASE)
 _NUM_EDGE = re.compile(r"^\s*\d{1,5}\s+\S|\S\s+\d{1,5}\s*$")  # "12  Chapter 3" / "Chapter 3  13"
+_ITEM = re.compile(r"^(?:[•●▪◦‣∙■□➢►✓\uf0a7\uf0b7\uf076\uf0d8\uf0fc]|[-–*]\s|\(?(?:\d{1,2}|[a-z])[.)]\s)")
 _NUMERIC = re.compile(r"^[\W_]*[-+−±]?[\d.,]+\s*[%‰]?[\W_]*$")
 _RTL = re.compile(r"[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufeff]")
 
@@ -371,14 +372,15 @@ def make_blocks(lines: list[Line], body: float) -> list[Block]:
     text row by row across columns, and PyMuPDF's blocks then mix the columns.
 
     A line goes on the block whose last line is just above it (a gap under 0.8 line heights), overlaps
-    it horizontally and is set in about the same size; otherwise it starts a block."""
+    it horizontally and is set in about the same size; otherwise, or when it starts a list item
+    (a bullet, "1.", "a)"), it starts a block."""
     blocks: list[Block] = []
     open_: list[Block] = []
     for l in sorted(lines, key=lambda l: (l.y0, l.x0)):
         h = l.y1 - l.y0
         open_ = [b for b in open_ if l.y0 - b.lines[-1].y1 <= 2 * max(h, b.lines[-1].y1 - b.lines[-1].y0)]
         home = None
-        for b in reversed(open_):
+        for b in ([] if _ITEM.match(l.text) else reversed(open_)):  # a list item opens its own block
             last = b.lines[-1]
             lh = last.y1 - last.y0
             if l.y0 - last.y1 > 0.8 * max(h, lh) or l.yc < last.y1 - 0.25 * lh:
