@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import io
 import os
-import random
 import re
 import subprocess
 import tempfile

@@ -2,25 +2,30 @@
 page numbers, margin stamps) removed per page, tables kept as rows, columns read one after another.
 
 Why not pymupdf's own layout model (`pymupdf.layout`, an ONNX graph network): measured here it costs
-0.14–0.47 s per page (2 cores), 7–20× the whole budget of the textbook route (≥ 50 text pages/s per
-core). This module works on the text layer's geometry (PyMuPDF `get_text("dict")`, or tesseract's
-boxes for OCR pages) in a few ms per page; `python -m mmedc.bench pdf_layout` compares both against
-docling's ground truth and checks written for the development PDFs.
+0.14–0.47 s per page (2 cores), 10–30× the whole budget of the textbook route (≥ 50 text pages/s per
+core), and reads the benchmark's pages no better. This module works on the text layer's geometry
+(PyMuPDF `get_text("dict")`, or tesseract's boxes for OCR pages) in a few ms per page, with no model
+to load; `python -m mmedc.bench pdf_layout` compares both against docling's ground truth and checks
+written for the development PDFs (docs/books.md, "Page layout").
 
 Steps, per page (coordinates in points, y down):
 1. lines: PyMuPDF lines, split where two spans are far apart (table cells, running head + number);
    lines not written left to right in the page margins are margin stamps (arXiv ids, "Downloaded
    from …" printed sideways) and go.
 2. furniture: up to `EDGE_ROWS` rows of lines at the top (within the top 15% of the page) and at the
-   bottom (within the bottom 15%) are peeled while they are a page number, a running head with a page
-   number, a line that looks like a journal banner, URL, DOI, copyright, download stamp or date, or
-   (top only) short and in a smaller type than the body. The book-level rule (a line repeated at the
-   page edges of ≥ 3 pages, `book_cleanup`) stays as a second signal.
-3. tables: rows of ≥ 3 short cells side by side, two or more of them close together, form a table; it
-   is read row by row, cells joined by " | ", and placed as one block in the reading order.
-4. reading order: recursive cuts. A region with a vertical gap that no block crosses is split there
-   (columns, left to right; right to left on Arabic/Hebrew pages); otherwise the blocks that cross the
-   gutter of the narrow blocks (titles, wide figures or tables) cut it into bands read top to bottom.
+   bottom are peeled while they are a page number, a running head with its page number, a line that
+   looks like a journal banner, URL, DOI, copyright, download stamp or date, anything in the outer
+   3.5% of the page, small print (top; bottom only at the very edge), or a short line alone above
+   the body. The book-level rule (a line repeated at the page edges of ≥ 3 pages, `book_cleanup`)
+   stays as a second signal.
+3. tables: ≥ 3 rows of ≥ 3 short cells side by side, in columns that line up, form a table; it is
+   read row by row, cells joined by " | ", and placed as one block in the reading order.
+4. blocks: lines are grouped into blocks here (PyMuPDF's blocks mix columns in some PDFs); a list
+   item opens its own block.
+5. reading order: recursive cuts. A region with a vertical gap that no block crosses is split there
+   (columns, left to right); otherwise it is cut into bands at its horizontal gaps, and consecutive
+   bands are read as one region while a vertical gap runs through all of them. Right-to-left pages
+   keep the written order.
 """
 from __future__ import annotations
 
