@@ -140,3 +140,19 @@ def test_list_items_are_paragraphs_of_their_own():
     lay = analyse(lines, 842.0, pnum)
     assert lay.paragraphs == [["Treatment options:"], ["• loop diuretics for congestion,", "given in the morning;"],
                               ["• beta blockers;"], ["1. follow-up in two weeks."]]
+
+
+def test_a_page_the_layout_cannot_read_falls_back(tmp_path, monkeypatch):
+    import mmedc.extract.layout as layout
+
+    def broken(*a, **k):
+        raise RuntimeError("unforeseen page")
+
+    monkeypatch.setattr(layout, "pdf_page_layout", broken)
+    pymupdf = load_pymupdf()
+    doc = pymupdf.open()
+    _page(doc)
+    doc.save(tmp_path / "a.pdf")
+    rec = extract_pdf("a", tmp_path / "a.pdf", "en", OcrConfig())
+    assert rec.decision == "kept" and "Left column opens" in rec.text  # read, in stream order
+    assert rec.meta["layout"][0]["error"].startswith("layout: ") and "unforeseen page" in rec.meta["layout"][0]["error"]

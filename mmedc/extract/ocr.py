@@ -78,7 +78,13 @@ def _tesseract_words(image_path: str, lang: str, psm: int, dpi: int, pnum=None
         y1 = max(data["top"][i] + data["height"][i] for i in ws)
         text = despace_cjk(" ".join(data["text"][i].strip() for i in ws))
         out.append(Line(text, x0, y0, x1, y1, float(y1 - y0), par_ids.setdefault(key[:2], len(par_ids))))
-    lay = analyse(out, float(height), pnum, order=False)
+    try:
+        lay = analyse(out, float(height), pnum, order=False)
+    except Exception as e:  # noqa: BLE001 - keep tesseract's reading, say why the layout failed
+        paras: dict[tuple, list[str]] = {}
+        for line, key in zip(out, lines):
+            paras.setdefault(key[:2], []).append(line.text)
+        return list(paras.values()), conf, len(confs), {"error": f"layout: {_short(e)}"}
     return lay.paragraphs, conf, len(confs), lay.record
 
 

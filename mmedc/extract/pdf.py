@@ -89,7 +89,11 @@ def read_text_page(page, pnum, layout: bool) -> tuple[Page, str, dict | None]:
         return paras, "\n".join(ln for p in paras for ln in p), None
     from mmedc.extract.layout import pdf_page_layout
 
-    lay = pdf_page_layout(page, pnum)
+    try:
+        lay = pdf_page_layout(page, pnum)
+    except Exception as e:  # noqa: BLE001 - an unforeseen page: read it without layout, say why
+        paras = text_layer(page)
+        return paras, "\n".join(ln for p in paras for ln in p), {"error": f"layout: {short_error(e)}"}
     return lay.paragraphs, lay.text, lay.record
 
 
@@ -163,7 +167,7 @@ def extract_pdf(rid: str, path: Path, lang: str | None, ocr: OcrConfig, max_page
             return Record.failed(rid, f"corrupt_pdf: {short_error(e)}")
     text, cleanup = clean_book([p.paragraphs for p in infos], settings["page_words"], settings["hyphenation"])
     # lines removed as page furniture: per page by the layout, then by the book's repetition rule
-    cleanup["header_lines_removed"] += sum(p.layout["furniture"] for p in infos if p.layout)
+    cleanup["header_lines_removed"] += sum(p.layout.get("furniture", 0) for p in infos if p.layout)
     methods = [p.method for p in infos]
     confs = [p.confidence for p in infos if p.method == "ocr" and p.confidence is not None]
     meta = {
