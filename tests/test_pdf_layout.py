@@ -156,3 +156,16 @@ def test_a_page_the_layout_cannot_read_falls_back(tmp_path, monkeypatch):
     rec = extract_pdf("a", tmp_path / "a.pdf", "en", OcrConfig())
     assert rec.decision == "kept" and "Left column opens" in rec.text  # read, in stream order
     assert rec.meta["layout"][0]["error"].startswith("layout: ") and "unforeseen page" in rec.meta["layout"][0]["error"]
+
+
+def test_scanned_page_loses_its_running_head_and_page_number(tmp_path):
+    from mmedc.extract.book_samples import PageSpec, write_pdf
+
+    body = ["Insulin therapy starts with a basal dose at bedtime, adjusted every three days to the fasting "
+            "glucose measured at home by the patient."]
+    p = write_pdf(tmp_path / "s.pdf", [PageSpec(body, kind="scan", size=(420, 300), header="Journal of Diabetes Care | Vol. 12",
+                                                footer="48")])
+    rec = extract_pdf("s", p, "en", OcrConfig(workers=1, orientation=False))
+    assert rec.meta["page_methods"] == ["ocr"] and "Insulin therapy" in rec.text
+    assert "Journal" not in rec.text and not rec.text.rstrip().endswith("48")
+    assert rec.meta["layout"][0]["furniture"] == 2 and rec.meta["header_lines_removed"] == 2
