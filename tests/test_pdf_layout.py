@@ -169,3 +169,15 @@ def test_scanned_page_loses_its_running_head_and_page_number(tmp_path):
     assert rec.meta["page_methods"] == ["ocr"] and "Insulin therapy" in rec.text
     assert "Journal" not in rec.text and not rec.text.rstrip().endswith("48")
     assert rec.meta["layout"][0]["furniture"] == 2 and rec.meta["header_lines_removed"] == 2
+
+
+def test_first_lines_of_two_columns_are_not_a_running_head():
+    # the top row holds the first line of each column; "No. 6" or a URL in one of them is body text
+    pnum = page_number_re([])
+    lines = [_line("pulleys, provided the inner race of the", 72, 44, 300, 10.0, 0),
+             _line("the most common ranges in size for No. 6", 321, 44, 540, 10.0, 1)]
+    lines += [_line(f"left column line {i} of the running text here", 72, 56 + 12 * i, 300, 10.0, 0) for i in range(30)]
+    lines += [_line(f"right column line {i} of the running text here", 321, 56 + 12 * i, 540, 10.0, 1) for i in range(30)]
+    lay = analyse(lines, 774.0, pnum)
+    assert lay.record["furniture"] == 0
+    assert lay.paragraphs[0][0] == "pulleys, provided the inner race of the"

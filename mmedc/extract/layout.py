@@ -52,7 +52,7 @@ FURNITURE = re.compile("|".join([
     r"\bdoi\b", r"\bissn\b", r"\bisbn\b", r"\barxiv:\s*\d",
     r"©", r"\(c\)\s*\d{4}", r"\bcopyright\b", r"all rights reserved", r"\blicen[cs]ed? under\b",
     r"\bdownload(?:ed)?\s+(?:from|date|on|by)\b", r"\baccessed\s+(?:on\s+)?\d", r"\bprinted\s+(?:on|from|in)\b",
-    r"\bvol(?:ume)?\.?\s*\d", r"\bno\.\s*\d", r"\bpp?\.\s*\d", r"\bpage\s+\d+",
+    r"\bvol(?:ume)?\.?\s*\d", r"\bpage\s+\d+",
     rf"\b\d{{1,2}}\s+{_MONTH}\s+\d{{4}}\b", rf"\b{_MONTH}\s+\d{{1,2}},?\s+\d{{4}}\b", r"\b\d{4}-\d{2}-\d{2}\b",
     r"\s[|•·]\s", r"\bet al\.?\s*$", r"\b(?:journal|proceedings|transactions)\s+(?:of|on)\b",
     r"\bpreprint\b", r"\bconfidential\b", r"\bpublished\s+(?:online|by)\b", r"\bsupplement\b",
@@ -187,6 +187,8 @@ def _furniture(row: list[Line], top: bool, body: float, pnum: re.Pattern, at_edg
         return None
     if outer and len(text) <= 100:
         return "page-header" if top else "page-footer"
+    if sum(len(l.text) >= 30 and l.size >= 0.95 * body for l in row) >= 2:
+        return None  # the first (or last) lines of two columns of body text side by side
     if pnum.match(text) or all(pnum.match(l.text) for l in row):
         return "page-number"
     kind = "page-header" if top else "page-footer"
