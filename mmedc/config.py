@@ -133,6 +133,7 @@ class OcrConfig:  # mmedc.extract.pdf / ocr; language settings live in ocr/<code
     workers: int = 0  # OCR threads outside Ray (the CLI); 0 = all cores. On Ray: one task per page range
     pages_per_task: int = 8  # a book with more OCR pages is split into Ray tasks of this many pages
     book_range: bool = True  # MMedC's page-range rule for books of >= 100 pages
+    layout: bool = True  # per-page layout: furniture removed, columns and tables in reading order (docs/books.md)
 
 
 @dataclass

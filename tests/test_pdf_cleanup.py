@@ -96,3 +96,15 @@ def test_long_text_book_range_headers_and_hyphens(tmp_path):
     # 109 pages: 54 odd pages continue onto the next page, with the hyphenated word rejoined
     assert rec.text.count("antihypertensive drugs") == 54 and m["paragraphs_rejoined"] == 54
     assert rec.text.count("\n\n") == len(kept) - 1 - 54
+
+
+def test_cleanup_is_linear_in_lines():
+    # A text layer of 300,000 short lines in one paragraph, and a paragraph running over 20,000
+    # pages: joining used to re-copy the text so far at every line (hours); now it is one pass.
+    lines = [f"word{i} treat-" if i % 2 else "ment of" for i in range(300_000)]
+    text = join_lines(lines, True)
+    assert text.count("treatment of") == 149_999 and len(text) < 4_000_000
+    # longer than a running header (60 characters), so the cleanup keeps every one
+    body = "and the paragraph goes on from one page to the next one without an end"
+    text, info = clean_book([[[body]] for _ in range(20_000)], [], True)
+    assert info["paragraphs_rejoined"] == 19_999 and text.count("end and the") == 19_999

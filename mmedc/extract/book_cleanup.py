@@ -4,7 +4,9 @@
   (drops front matter, index and back matter), for books of ≥ 100 pages.
 - Running headers/footers: from the top and the bottom of a page, up to `EDGE_LINES` lines are
   peeled while they are page numbers ("12", "- 12 -", "xiv", "Page 12", "第12页", "стр. 12") or short
-  lines whose shape (digits masked) is at a page edge on ≥ `HEADER_MIN_PAGES` pages.
+  one-line paragraphs whose shape (digits masked) is at a page edge on ≥ `HEADER_MIN_PAGES` pages.
+  (Text-layer and OCR pages have had their furniture removed page by page already, by
+  `mmedc.extract.layout`; this rule catches running heads that look like text on a single page.)
 - Lines → paragraphs: a hyphenated line break is joined ("treat-" + "ment"), other breaks become one
   space, except next to a CJK character (no space); a paragraph cut by a page break is rejoined.
 """
@@ -38,7 +40,7 @@ def page_range(n: int) -> range:
 def page_number_re(words: list[str]) -> re.Pattern:
     w = "|".join(re.escape(x.lower()) for x in sorted(words, key=len, reverse=True))
     pre = rf"(?:(?:{w})\s*)?" if w else ""
-    num = rf"(?:\d{{1,4}}|{_ROMAN})"
+    num = rf"(?:\d{{1,5}}|{_ROMAN})"  # journals number pages on through a volume: "47698"
     post = rf"(?:\s*(?:{w}|(?:/|of|из|de|von|sur)\s*\d{{1,4}}))?" if w else r"(?:\s*(?:/|of)\s*\d{1,4})?"
     return re.compile(rf"^[\W_]*{pre}{num}{post}[\W_]*$", re.IGNORECASE)
 
@@ -66,16 +68,18 @@ def strip_headers(pages: list[Page], page_words: list[str]) -> tuple[list[Page],
     """
     pnum = page_number_re(page_words)
     counts: Counter = Counter()
+    # A running head is a paragraph of its own: a short line that ends a paragraph of text ("end.")
+    # may repeat too, and stays.
     for page in pages:
         counts.update({_shape(page[i][j]) for i, j in _edges(page)
-                       if len(page[i][j]) <= HEADER_MAX_CHARS and _shape(page[i][j])})
+                       if len(page[i]) == 1 and len(page[i][j]) <= HEADER_MAX_CHARS and _shape(page[i][j])})
 
-    def furniture(line: str) -> bool:
+    def furniture(para: list[str], line: str) -> bool:
         line = line.strip()
         shape = _shape(line)
         return (not line or bool(pnum.match(line))
-                or (len(pages) >= HEADER_MIN_PAGES and bool(shape) and counts[shape] >= HEADER_MIN_PAGES
-                    and len(line) <= HEADER_MAX_CHARS))
+                or (len(pages) >= HEADER_MIN_PAGES and len(para) == 1 and bool(shape)
+                    and counts[shape] >= HEADER_MIN_PAGES and len(line) <= HEADER_MAX_CHARS))
 
     removed = 0
     out = []
@@ -84,7 +88,7 @@ def strip_headers(pages: list[Page], page_words: list[str]) -> tuple[list[Page],
         drop = set()
         for order in (pos, pos[::-1]):
             for i, j in order[:EDGE_LINES]:
-                if not furniture(page[i][j]):
+                if not furniture(page[i], page[i][j]):
                     break
                 drop.add((i, j))
         removed += len(drop)
@@ -97,25 +101,59 @@ def _cjk(ch: str) -> bool:
     return bool(ch) and bool(_CJK_CHAR.match(ch))
 
 
+def _glue(tail: str, b: str, hyphenation: bool) -> tuple[int, str]:
+    """How to put line `b` after text ending in `tail` (its last two characters, no trailing space):
+    (characters to drop from the text's end, separator)."""
+    if tail.endswith("\u00ad"):  # soft hyphen: always a word break
+        return 1, ""
+    if hyphenation and len(tail) > 1 and tail[-1] in "-‐" and tail[-2].isalpha() and b[0].islower():
+        return 1, ""
+    if _cjk(tail[-1]) or _cjk(b[0]):
+        return 0, ""
+    return 0, " "
+
+
 def join_two(a: str, b: str, hyphenation: bool) -> str:
     """Join two lines of one paragraph."""
     a, b = a.rstrip(), b.lstrip()
     if not a or not b:
         return a + b
-    if a.endswith("\u00ad"):  # soft hyphen: always a word break
-        return a[:-1] + b
-    if hyphenation and len(a) > 1 and a[-1] in "-‐" and a[-2].isalpha() and b[0].islower():
-        return a[:-1] + b
-    if _cjk(a[-1]) or _cjk(b[0]):
-        return a + b
-    return a + " " + b
+    drop, sep = _glue(a[-2:], b, hyphenation)
+    return a[:len(a) - drop] + sep + b
+
+
+class Joiner:
+    """Lines appended one by one into one paragraph, in time linear in the text (no re-copying of
+    what was joined so far: a paragraph can run over hundreds of pages of a badly tagged book)."""
+
+    def __init__(self) -> None:
+        self.parts: list[str] = []
+        self.tail = ""  # the last two characters so far
+
+    def add(self, line: str, hyphenation: bool) -> None:
+        b = line.strip()
+        if not b:
+            return
+        if self.parts:
+            drop, sep = _glue(self.tail, b, hyphenation)
+            if drop:
+                self.parts[-1] = self.parts[-1][:-drop]  # the last piece is one line: short
+            self.tail = (self.tail[:len(self.tail) - drop] + sep + b)[-2:]
+            if sep:
+                self.parts.append(sep)
+        else:
+            self.tail = b[-2:]
+        self.parts.append(b)
+
+    def text(self) -> str:
+        return re.sub(r"[ \t]{2,}", " ", "".join(self.parts))
 
 
 def join_lines(lines: list[str], hyphenation: bool) -> str:
-    text = ""
+    j = Joiner()
     for ln in lines:
-        text = join_two(text, ln, hyphenation) if text else ln.strip()
-    return re.sub(r"[ \t]{2,}", " ", text)
+        j.add(ln, hyphenation)
+    return j.text()
 
 
 def _continues(prev: str, nxt: str) -> bool:
@@ -128,16 +166,19 @@ def _continues(prev: str, nxt: str) -> bool:
 def clean_book(pages: list[Page], page_words: list[str], hyphenation: bool = True) -> tuple[str, dict]:
     """Pages in reading order → text with paragraphs separated by a blank line, and what was done."""
     pages, removed = strip_headers(pages, page_words)
-    paras: list[str] = []
+    paras: list[Joiner] = []
     rejoined = 0
     for page in pages:
         for k, para in enumerate(page):
-            text = join_lines(para, hyphenation)
-            if not text:
+            j = Joiner()
+            for ln in para:
+                j.add(ln, hyphenation)
+            if not j.parts:
                 continue
-            if k == 0 and paras and _continues(paras[-1], text):
-                paras[-1] = join_two(paras[-1], text, hyphenation)
+            first = j.text()
+            if k == 0 and paras and _continues(paras[-1].tail, first):
+                paras[-1].add(first, hyphenation)  # a paragraph cut by the page break
                 rejoined += 1
             else:
-                paras.append(text)
-    return "\n\n".join(paras), {"header_lines_removed": removed, "paragraphs_rejoined": rejoined}
+                paras.append(j)
+    return "\n\n".join(p.text() for p in paras), {"header_lines_removed": removed, "paragraphs_rejoined": rejoined}

@@ -7,11 +7,12 @@ drawn to read), `skipped` (outside MMedC's page range for long books) or `failed
 from __future__ import annotations
 
 import unicodedata
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from mmedc.config import OcrConfig
-from mmedc.extract.book_cleanup import Page, clean_book, page_range
+from mmedc.extract.book_cleanup import Page, clean_book, page_number_re, page_range
 from mmedc.extract.ocr import ocr_pages
 from mmedc.extract.ocr_settings import ocr_settings
 from mmedc.sources.base import Record, short_error
@@ -27,23 +28,38 @@ MAX_GARBLED_RATIO = 0.1
 MIN_DRAWINGS_FOR_OCR = 50
 
 
-def is_scanned(text: str) -> bool:
+def _char_counts(text: str) -> Counter:
+    """Characters and how often they occur (counted in C): the page rules below then look at each
+    distinct character once, not at every character of a dense page."""
+    return Counter(text)
+
+
+def is_scanned(text: str, counts: Counter | None = None) -> bool:
     """MMedC's rule: too few alphanumeric characters, or too small a share of them."""
-    stripped = "".join(text.split())
-    alnum = sum(c.isalnum() for c in stripped)
-    return alnum < MIN_ALNUM_CHARS or (alnum / max(len(stripped), 1)) < MIN_ALNUM_RATIO
+    counts = _char_counts(text) if counts is None else counts
+    alnum = chars = 0
+    for c, n in counts.items():
+        if not c.isspace():
+            chars += n
+            alnum += n if c.isalnum() else 0
+    return alnum < MIN_ALNUM_CHARS or (alnum / max(chars, 1)) < MIN_ALNUM_RATIO
 
 
-def garbled_ratio(text: str) -> float:
-    chars = [c for c in text if not c.isspace()]
-    bad = sum(c == "\ufffd" or unicodedata.category(c) in ("Co", "Cn", "Cc", "Cs") for c in chars)
-    return bad / max(len(chars), 1)
+def garbled_ratio(text: str, counts: Counter | None = None) -> float:
+    counts = _char_counts(text) if counts is None else counts
+    bad = chars = 0
+    for c, n in counts.items():
+        if not c.isspace():
+            chars += n
+            bad += n if c == "\ufffd" or unicodedata.category(c) in ("Co", "Cn", "Cc", "Cs") else 0
+    return bad / max(chars, 1)
 
 
 def needs_ocr(page, text: str) -> str:
     """`text`, `ocr` or `blank` for one page, from its text layer and what is drawn on it."""
-    garbled = garbled_ratio(text) > MAX_GARBLED_RATIO
-    if not garbled and not is_scanned(text):
+    counts = _char_counts(text)
+    garbled = garbled_ratio(text, counts) > MAX_GARBLED_RATIO
+    if not garbled and not is_scanned(text, counts):
         return "text"
     if garbled or page.get_images(full=False) or len(page.get_cdrawings()) >= MIN_DRAWINGS_FOR_OCR:
         return "ocr"
@@ -51,7 +67,7 @@ def needs_ocr(page, text: str) -> str:
 
 
 def text_layer(page) -> Page:
-    """Paragraphs (PyMuPDF text blocks) of lines, in the order of the content stream."""
+    """Paragraphs (PyMuPDF text blocks) of lines, in the order of the content stream (no layout)."""
     from mmedc.extract.pymupdf_import import load_pymupdf
     pymupdf = load_pymupdf()
 
@@ -65,6 +81,22 @@ def text_layer(page) -> Page:
     return paras
 
 
+def read_text_page(page, pnum, layout: bool) -> tuple[Page, str, dict | None]:
+    """One text-layer page → paragraphs in reading order, all of its text (for the OCR decision), and
+    its layout record (None without layout)."""
+    if not layout:
+        paras = text_layer(page)
+        return paras, "\n".join(ln for p in paras for ln in p), None
+    from mmedc.extract.layout import pdf_page_layout
+
+    try:
+        lay = pdf_page_layout(page, pnum)
+    except Exception as e:  # noqa: BLE001 - an unforeseen page: read it without layout, say why
+        paras = text_layer(page)
+        return paras, "\n".join(ln for p in paras for ln in p), {"error": f"layout: {short_error(e)}"}
+    return lay.paragraphs, lay.text, lay.record
+
+
 @dataclass
 class PageInfo:
     method: str
@@ -72,6 +104,7 @@ class PageInfo:
     confidence: float | None = None
     rotated: int = 0
     error: str | None = None
+    layout: dict | None = None  # what the page layout found and removed (mmedc.extract.layout)
 
     @property
     def chars(self) -> int:
@@ -86,25 +119,26 @@ def read_pages(doc, path: Path, lang: str | None, ocr: OcrConfig, max_pages: int
     if max_pages is not None:
         keep = keep[:max_pages]
     infos = [PageInfo("skipped") for _ in range(n)]
+    settings = ocr_settings(lang)
+    pnum = page_number_re(settings["page_words"])
     for i in keep:
         try:
             page = doc.load_page(i)
-            paras = text_layer(page)
-            method = needs_ocr(page, "\n".join(ln for p in paras for ln in p))
+            paras, text, record = read_text_page(page, pnum, ocr.layout)
+            method = needs_ocr(page, text)
             if method == "ocr" and not ocr.enabled:
                 method = "text" if paras else "blank"
-            infos[i] = PageInfo(method, paras if method == "text" else [])
+            infos[i] = PageInfo(method, paras if method == "text" else [], layout=record if method == "text" else None)
         except Exception as e:  # noqa: BLE001 - a page that fails, fails alone
             infos[i] = PageInfo("failed", error=short_error(e))
     todo = [i for i in keep if infos[i].method == "ocr"]
-    settings = ocr_settings(lang)
     for i, r in ocr_pages(str(path), todo, settings, ocr.dpi, ocr.orientation, ocr.workers,
-                          ocr.pages_per_task).items():
+                          ocr.pages_per_task, ocr.layout).items():
         if r.error:
             infos[i] = PageInfo("failed", error=r.error)
         else:
             infos[i] = PageInfo("ocr", r.paragraphs, None if r.confidence is None else round(r.confidence, 2),
-                                r.rotated)
+                                r.rotated, layout=r.layout)
     return infos
 
 
@@ -132,6 +166,8 @@ def extract_pdf(rid: str, path: Path, lang: str | None, ocr: OcrConfig, max_page
         except Exception as e:  # noqa: BLE001 - e.g. a broken page tree
             return Record.failed(rid, f"corrupt_pdf: {short_error(e)}")
     text, cleanup = clean_book([p.paragraphs for p in infos], settings["page_words"], settings["hyphenation"])
+    # lines removed as page furniture: per page by the layout, then by the book's repetition rule
+    cleanup["header_lines_removed"] += sum(p.layout.get("furniture", 0) for p in infos if p.layout)
     methods = [p.method for p in infos]
     confs = [p.confidence for p in infos if p.method == "ocr" and p.confidence is not None]
     meta = {
@@ -142,6 +178,7 @@ def extract_pdf(rid: str, path: Path, lang: str | None, ocr: OcrConfig, max_page
         "page_chars": [p.chars for p in infos],
         "rotated_pages": {i: p.rotated for i, p in enumerate(infos) if p.rotated},
         "page_errors": [{"page": i, "error": p.error} for i, p in enumerate(infos) if p.error],
+        "layout": [p.layout for p in infos],
         "ocr_lang": settings["tesseract"] if "ocr" in methods else None,
         "lang": lang, "title": title, **cleanup,
     }
