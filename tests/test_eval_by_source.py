@@ -63,3 +63,14 @@ def test_eval_by_source_command_prints_dev_and_loso(tmp_path):
     res = CliRunner().invoke(app, ["eval", str(f), "--by-source", "-l", "en", "-c", "terms"])
     assert res.exit_code == 0, res.output
     assert "LOSO" in res.output and "macro" in res.output and "cases" in res.output
+
+
+def test_pack_refuses_a_star_inside_a_term(tmp_path):
+    import pytest
+
+    from mmedc.classify.packs import PackError, load_pack_file
+
+    f = tmp_path / "xx.toml"
+    f.write_text('code = "xx"\n[medical]\nstrong = ["blood* pressure"]\n')
+    with pytest.raises(PackError, match="only at a term's start or end"):
+        load_pack_file(f)
