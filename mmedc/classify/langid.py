@@ -168,17 +168,33 @@ class LanguageIdentifier:
         for sample, cs, cands in zip(samples, chunks, doc_preds):
             chunk_top = [(c, next(chunk_preds)) for c in cs]
             out.append(self._decide(sample, cands, chunk_top, packs))
-        # Exam questions: the stem without its options is decided too. Its script decides when it can
-        # (a Chinese stem with Latin options), and it stands in when the whole text was not accepted.
-        stems = {i: s for i, t in enumerate(texts) if len(t) <= 2 * PREFIX_CHARS and (s := question_stem(t))}
-        if stems:
-            stem_samples = [strip_noise(bounded(s)) for s in stems.values()]
-            for i, sample, cands in zip(stems, stem_samples, predict(stem_samples, self.model_path)):
+        # Exam questions: the stem without its options is decided too, where that can change the answer:
+        # the whole text was not accepted, or the stem's script decides (a Chinese stem with Latin options).
+        redo = []
+        for i, t in enumerate(texts):
+            r = out[i]
+            if (r.accepted and r.by_script) or len(t) > 2 * PREFIX_CHARS or not (stem := question_stem(t)):
+                continue
+            sample = strip_noise(bounded(stem))
+            if r.accepted and self._script_pack(ScriptProfile(sample), packs) in (None, r.lang):
+                continue
+            redo.append((i, sample))
+        if redo:
+            for (i, sample), cands in zip(redo, predict([s for _, s in redo], self.model_path)):
                 r = self._decide(sample, cands, [], packs)
                 if r.accepted and (r.by_script or not out[i].accepted):
                     r.stem = True
                     out[i] = r
         return out
+
+    @staticmethod
+    def _script_pack(prof: ScriptProfile, packs) -> str | None:
+        """The pack whose script alone decides this text (lid_script_decides), if any."""
+        for pack in packs.values():
+            if pack.lid_script_decides and script_ok(pack, prof)[0] and \
+                    prof.unit_share(pack.scripts) >= SCRIPT_DECIDES_SHARE:
+                return pack.code
+        return None
 
     def _decide(self, sample, cands, chunk_top, packs) -> LangResult:
         prof = ScriptProfile(sample)

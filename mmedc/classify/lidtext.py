@@ -18,17 +18,17 @@ All of it is a few regex passes in C over the prefix: no Python loop per charact
 from __future__ import annotations
 
 import re
+from itertools import islice
 
 PREFIX_CHARS = 1000
 STEM_LETTERS = 10
 
-_NOISE = re.compile(
-    r"\$\$?[^$]{0,300}?\$\$?"  # LaTeX math
-    r"|\\[A-Za-z]+"  # LaTeX commands
-    r"|(?<![A-Za-z])[A-Za-z]*\d[A-Za-z\d]*"  # Latin letters and digits mixed, or digits: 2Z, HClO2, T12
-    r"|(?<![A-Za-z])(?=[A-Za-z]{2,5}(?![A-Za-z]))[a-z]*[A-Z][a-z]*[A-Z][A-Za-z]*"  # short, >= 2 capitals: DNA, IgM
-    r"|(?m:^)[ \t]*[(\[（]?(?:[A-Ea-e]|[А-Да-д])[.)\]）．](?=\s|$)"  # option markers: "A.", "(b)", "в)"
-)
+# Separate passes: a pattern that starts with a literal is scanned for at C speed; one alternation of
+# everything would try each branch at every character.
+_LATEX = re.compile(r"\$\$?[^$]{0,300}?\$\$?|\\[A-Za-z]+")  # math, commands
+_TOKENS = re.compile(  # at a Latin token's start: letters and digits mixed, or a short word of >= 2 capitals
+    r"(?<![A-Za-z\d])(?:[A-Za-z]*\d[A-Za-z\d]*|(?=[A-Za-z]{2,5}(?![A-Za-z\d]))[a-z]*[A-Z][a-z]*[A-Z][A-Za-z]*)")
+_MARKERS = re.compile(r"(?m)^[ \t]*[(\[（]?(?:[A-Ea-e]|[А-Да-д])[.)\]）．](?=\s|$)")  # "A.", "(b)", "в)"
 # An option line: a marker ("A.", "b)", "(C)", "3-", "4)") then text.
 _OPTION = re.compile(r"[ \t]*[(\[（]?(?:[A-Ha-h]|[А-Да-д]|\d{1,2})[.)\]）．:：、-](?:[ \t]|$)")
 _LETTER = re.compile(r"[^\W\d_]")
@@ -65,11 +65,13 @@ def question_stem(text: str) -> str | None:
     if k < 2:
         return None
     stem = "\n".join(lines[:-k])
-    return stem if _LETTER.subn("", stem)[1] >= STEM_LETTERS else None
+    return stem if len(list(islice(_LETTER.finditer(stem), STEM_LETTERS))) >= STEM_LETTERS else None
 
 
 def strip_noise(text: str) -> str:
-    return _NOISE.sub(" ", text)
+    if "$" in text or "\\" in text:
+        text = _LATEX.sub(" ", text)
+    return _MARKERS.sub(" ", _TOKENS.sub(" ", text))
 
 
 def lid_sample(text: str) -> str:
