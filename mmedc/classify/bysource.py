@@ -62,8 +62,10 @@ class ByLang:
 
 
 def evaluate_by_source(records: list[dict], languages: list[str], classifiers: list[str],
-                       group=source_group) -> dict[str, ByLang]:
-    """Per language with both labels: dev and leave-one-source-out P / R / F1 per classifier."""
+                       group=source_group, features=features) -> dict[str, ByLang]:
+    """Per language with both labels: dev and leave-one-source-out P / R / F1 per classifier.
+    `features(name, texts, pack)` gives the scores the thresholds apply to (a variant matcher can be
+    judged the same way: mmedc.bench.segment)."""
     out = {}
     by_lang = defaultdict(list)
     for r in records:
