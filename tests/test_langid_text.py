@@ -60,3 +60,10 @@ def test_sample_is_bounded_and_sees_the_whole_document():
     s = bounded(en + "\n" + ru)
     assert len(s) <= PREFIX_CHARS + 10 and "Пациент" in s and s.startswith("The patient")
     assert bounded(en[:500]) == en[:500]
+
+
+def test_bad_text_gets_a_result_not_a_crash(lid):
+    texts = ["", "The patient \ud800 was admitted with a fever and a cough.", "$$ $$", "12345 !!!"]
+    res = lid.identify(texts)
+    assert len(res) == 4 and res[1].accepted and res[1].lang == "en"
+    assert all(r.reason.startswith("no_text") for r in (res[0], res[2], res[3]))

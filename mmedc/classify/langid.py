@@ -55,7 +55,12 @@ def load_model(path: str = ""):
 
 def _clean(text: str) -> str:
     # Lower-cased: lid.176 mistakes upper-case text for other languages (French in capitals → "de").
-    return " ".join(text[:MAX_CHARS].lower().split())
+    s = " ".join(text[:MAX_CHARS].lower().split())
+    try:
+        s.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate (e.g. "\ud800" in JSON) would fail the whole batch
+        s = s.encode("utf-8", "replace").decode("utf-8")
+    return s
 
 
 def _label(lab: str) -> str:
