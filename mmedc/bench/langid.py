@@ -9,7 +9,8 @@ project's sample texts. Rows:
 - mmedc LID: prefix, question/abbreviation clean-up, top-5 labels, script checks of every pack, the
   short- and mixed-document rules: `LanguageIdentifier.identify`.
 Timing is CPU time of this process (the machine is shared), rounds interleaved, best round kept.
-With the dev set present, it also prints LID accuracy on its texts of >= 40 characters.
+With the dev set present, it also prints LID accuracy on its texts of >= 40 characters and on
+lingua's general sentences.
 """
 from __future__ import annotations
 
@@ -64,10 +65,22 @@ def _dev_accuracy() -> str | None:
         return None
     with gzip.open(f, "rt", encoding="utf-8") as fh:
         recs = [r for r in map(json.loads, fh) if len(r["text"]) >= 40]
-    lid = LanguageIdentifier([load_pack(c) for c in available_packs()])
+    packs = available_packs()
+    lid = LanguageIdentifier([load_pack(c) for c in packs])
     res = lid.identify([r["text"] for r in recs])
     ok = sum(x.accepted and x.lang == r["lang"] for r, x in zip(recs, res))
-    return f"LID accuracy on dev.jsonl.gz texts of >= 40 characters (all packs): {ok / len(recs):.4f} ({ok}/{len(recs)})"
+    out = f"LID accuracy on dev.jsonl.gz texts of >= 40 characters (all packs): {ok / len(recs):.4f} ({ok}/{len(recs)})"
+    folder = d / "langid" / "lingua" / "language-testdata" / "sentences"
+    n = good = 0
+    for code in packs:  # general sentences (news, web) of every pack language
+        f = folder / f"{code}.txt"
+        if f.exists():
+            sents = [x.strip() for x in f.read_text(encoding="utf-8").splitlines() if x.strip()][:1000]
+            good += sum(x.accepted and x.lang == code for x in lid.identify(sents))
+            n += len(sents)
+    if n:
+        out += f"\nLID accuracy on lingua's general sentences of the {len(packs)} pack languages: {good / n:.4f} ({good}/{n})"
+    return out
 
 
 def run():
