@@ -1,6 +1,10 @@
 """Language ID with fastText (lid.176 by default, loaded from a local file, never downloaded), with
 per-pack confidence thresholds, a script sanity check, short- and mixed-language handling.
 
+- What is read: `lidtext.lid_sample` — a bounded sample of the document (head, middle and end windows)
+  without option markers, formulas and abbreviations; an exam question's stem is decided too where
+  that can change the answer. Script shares come from one vectorised pass (`scripts.ScriptProfile`).
+
 - Script check: a label is accepted only when the text is written in the pack's scripts (text called
   `ja` must contain kana, `zh` must be Han-dominant without kana, `ru` Cyrillic, `ar` Arabic). When the
   top label fails it, the next candidate that passes is taken, its probability renormalised over the
