@@ -74,3 +74,25 @@ def test_pack_refuses_a_star_inside_a_term(tmp_path):
     f.write_text('code = "xx"\n[medical]\nstrong = ["blood* pressure"]\n')
     with pytest.raises(PackError, match="only at a term's start or end"):
         load_pack_file(f)
+
+
+def test_calibrate_warns_on_a_small_labelled_set_and_writes_what_it_printed(tmp_path):
+    import shutil
+    import tomllib
+
+    from mmedc.classify.packs import load_pack_file
+
+    packs = tmp_path / "packs"
+    shutil.copytree(load_pack("en").path.parent, packs)
+    f = tmp_path / "lab.jsonl"
+    f.write_text("\n".join(json.dumps(r) for r in _recs(10)) + "\n")
+    res = CliRunner().invoke(app, ["lang", "calibrate", "en", str(f), "-c", "terms", "--dir", str(packs)])
+    assert res.exit_code == 0, res.output
+    assert "fewer than 200 records of a class" in res.output
+    th = tomllib.loads((packs / "en.toml").read_text())["medical"]["terms_min_score"]
+    pack = load_pack_file(packs / "en.toml")
+    recs = _recs(10)
+    from mmedc.classify.medical import get_classifier
+
+    called = [s.medical for s in get_classifier("terms").score([r["text"] for r in recs], pack)]
+    assert called == [r["label"] == "medical" for r in recs] and "F1 " in res.output and th < 1.5
