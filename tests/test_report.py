@@ -34,11 +34,14 @@ def test_report_is_self_contained_and_complete(report, sample_run):
     # The token table has one row per language with the manifest's totals.
     for lang, v in manifest["totals"]["by_lang"].items():
         assert re.search(rf"<td class=\"l\">{lang}</td>.*?<td class=\"\">{re.escape(human(v['tokens']))}</td></tr>", html), lang
-    # Thresholds drawn: one line per language for each of the three scores.
+    # Thresholds drawn: one line per language for the LID score and for the score the active medical
+    # classifier decided on (the sample uses `terms`: medical_score >= 1, not the rule's U and D).
     langs = set(manifest["totals"]["by_lang"])
-    assert html.count('class="threshold"') >= 3 * len(langs)
+    assert html.count('class="threshold"') >= 2 * len(langs)
+    assert "medical score (terms" in html and "min 1<" in html
+    assert "keyword density D" not in html
     assert "clinical_notes.pdf" in html  # the sample's book, with its OCR confidence
-    assert html.count('<svg class="chart"') >= 3 + 3 * len(langs)
+    assert html.count('<svg class="chart"') >= 3 + 2 * len(langs)
 
 
 def _chromium(args: list[str], timeout: int = 120) -> subprocess.CompletedProcess:

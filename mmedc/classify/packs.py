@@ -85,6 +85,8 @@ def load_pack_file(path: Path) -> Pack:
         terms: dict[str, float] = {}
         for tier in TIERS:
             for t in _strs(med.get(tier, []), f"{path}: [medical] {tier}"):
+                if "*" in t.strip("*"):  # would match a literal "*": never
+                    raise PackError(f"{path}: [medical] {tier} term {t!r}: '*' only at a term's start or end")
                 terms[t] = float(weights[tier])  # a term listed twice keeps its last tier
         word_split = d.get("word_split", "whitespace")
         pack = Pack(

@@ -9,11 +9,14 @@ import polars as pl
 
 from mmedc.audit.query import NO_LANG, reason_kind, scan, step_order, summary, with_doc_lang
 
-# Score columns drawn as histograms: (step, column, pack attribute giving its threshold, label).
+# Score columns drawn as histograms: (step, column, threshold: a pack attribute or a number, label,
+# medical classifier the column belongs to or None). The medical step draws the scores its classifier
+# decided on: `terms` decides on medical_score >= 1, the paper's rule on U and D.
 HISTOGRAMS = [
-    ("langid", "lang_score", "lid_min_score", "language ID score"),
-    ("medical", "medical_density", "min_density", "medical keyword density D"),
-    ("medical", "medical_hits", "min_unique", "unique medical keywords U"),
+    ("langid", "lang_score", "lid_min_score", "language ID score", None),
+    ("medical", "medical_score", 1.0, "medical score (terms: evidence / evidence needed; medical at >= 1)", "terms"),
+    ("medical", "medical_density", "min_density", "medical keyword density D (the MMedC rule)", "mmedc"),
+    ("medical", "medical_hits", "min_unique", "unique medical keywords U (the MMedC rule)", "mmedc"),
 ]
 BINS = 20
 
@@ -68,18 +71,27 @@ def tokens(out: Path) -> pl.DataFrame:
 
 
 def histograms(out: Path) -> list[dict]:
-    """Per score and language: bin edges, counts, and the pack's threshold."""
-    lf = with_doc_lang(scan(out).select("shard", "id", "step", "lang", *{c for _, c, _, _ in HISTOGRAMS}), out)
+    """Per score and language: bin edges, counts, and the threshold the documents were judged by."""
+    cols = {c for _, c, _, _, _ in HISTOGRAMS}
+    lf = with_doc_lang(scan(out).select("shard", "id", "step", "lang", "detail", *cols), out).with_columns(
+        pl.col("detail").str.json_path_match("$.classifier").fill_null("").alias("classifier"))
     found = []
-    for step, col, attr, label in HISTOGRAMS:
-        df = lf.filter((pl.col("step") == step) & pl.col(col).is_not_null()).select("doc_lang", col).collect()
+    for step, col, thr_of, label, classifier in HISTOGRAMS:
+        sel = (pl.col("step") == step) & pl.col(col).is_not_null()
+        if classifier is not None:
+            sel &= pl.col("classifier") == classifier
+        df = lf.filter(sel).select("doc_lang", col).collect()
         if df.is_empty():
             continue
         packs = _pack_thresholds(sorted(set(df["doc_lang"])))
         for lang in sorted(set(df["doc_lang"])):
             vals = df.filter(pl.col("doc_lang") == lang)[col].cast(pl.Float64)
             pack = packs.get(lang)
-            thr = float(getattr(pack, attr)) if pack is not None else None
+            if isinstance(thr_of, str):
+                v = getattr(pack, thr_of, None) if pack is not None else None
+                thr = float(v) if v is not None else None
+            else:
+                thr = float(thr_of)
             hi = max(float(vals.quantile(0.98) or 0), (thr or 0) * 2, 1e-9)
             if col == "lang_score":
                 hi = 1.0
