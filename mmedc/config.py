@@ -6,7 +6,6 @@ back to a default). Paths in a recipe are relative to the recipe file.
 from __future__ import annotations
 
 import dataclasses
-import glob
 import hashlib
 import json
 import tomllib
@@ -190,20 +189,14 @@ class Recipe:
         return self.tables[name] if name in self.tables else getattr(self, name)
 
     def source_files(self, src: SourceConfig) -> list[Path]:
-        """The files a source names, sorted, globs expanded, folders walked for the source's kind."""
-        suffixes = READERS.get(src.kind).suffixes
-        out: set[Path] = set()
-        for pattern in src.paths:
-            p = Path(pattern) if Path(pattern).is_absolute() else self.base_dir / pattern
-            matches = [Path(m) for m in glob.glob(str(p), recursive=True)] if glob.has_magic(str(p)) else [p]
-            for m in matches:
-                if m.is_dir():
-                    out.update(f for f in m.rglob("*") if f.is_file() and f.name.lower().endswith(suffixes))
-                elif m.exists():
-                    out.add(m)
-                else:
-                    raise RecipeError(f"source {src.name!r}: {m} does not exist")
-        return sorted(out)
+        """The files a source names (local paths or URIs such as s3://bucket/dir/*.parquet), sorted,
+        globs expanded, folders walked for the source's kind (mmedc.core.storage.expand)."""
+        from mmedc.core.storage import expand
+
+        try:
+            return expand(src.paths, self.base_dir, READERS.get(src.kind).suffixes)
+        except FileNotFoundError as e:
+            raise RecipeError(f"source {src.name!r}: {e.args[0]} does not exist") from None
 
     def fingerprint(self) -> str:
         """Hash of everything that changes the output; a finished run with another fingerprint is not resumed."""
@@ -296,7 +289,9 @@ def load_recipe(path: str | Path) -> Recipe:
         pipeline=pipe,
         tables={t: _build(cfg, data.get(t, {}), t) for t, cfg in plugin_tables.items()},
     )
-    if recipe.decontam.index and not (recipe.base_dir / recipe.decontam.index / "meta.json").exists():
+    from mmedc.core.storage import path as storage_path
+
+    if recipe.decontam.index and not (storage_path(recipe.decontam.index, recipe.base_dir) / "meta.json").exists():
         raise RecipeError(f"[decontam] index {recipe.decontam.index!r}: no index there (build it with `mmedc decontam index`)")
     if not recipe.languages:
         raise RecipeError(f"{path}: [pipeline] languages is empty")

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,7 +17,8 @@ from pathlib import Path
 from mmedc.config import Recipe
 from mmedc.core.errors import MmedcError
 from mmedc.core.files import atomic_write_json
-from mmedc.core.layout import marker, read_marker, work
+from mmedc.core.layout import marker, read_json, read_marker, work
+from mmedc.core import storage
 from mmedc.core.readers import READERS, WorkUnit
 from mmedc.engine import stages
 from mmedc.executor import use
@@ -30,7 +30,7 @@ class RunError(MmedcError, RuntimeError):
 
 @dataclass
 class RunResult:
-    out: Path
+    out: Path  # or a UPath for an object-store URI (mmedc.core.storage)
     manifest: dict
     seconds: float
     failed_tasks: list[str] = field(default_factory=list)
@@ -67,18 +67,19 @@ def _split(spec, src, path: Path, unit_docs: int, unit_bytes: int) -> list[tuple
         return []
 
 
-def _check_state(recipe: Recipe, out: Path, restart: bool):
+def _check_state(recipe: Recipe, out, restart: bool):
     state = work(out, "recipe.json")
     fp = recipe.fingerprint()
-    if state.exists():
-        old = json.loads(state.read_text()).get("fingerprint")
+    old_state = read_json(state)
+    if old_state is not None:
+        old = old_state.get("fingerprint")
         if old != fp:
             if not restart:
                 raise RunError(f"{out} holds a run of another recipe or settings (fingerprint {old} != {fp}); "
                                "use another --out or pass --restart to discard it")
             for sub in ("work", "audit", "shards"):
-                shutil.rmtree(out / sub, ignore_errors=True)
-            (out / "manifest.json").unlink(missing_ok=True)
+                storage.rmtree(out / sub)
+            storage.remove(out / "manifest.json")
     # The sources and OCR settings let `mmedc audit sample` re-read a dropped document's text from
     # its input (only kept text is written under work/).
     atomic_write_json({"recipe": recipe.name, "fingerprint": fp,
@@ -86,17 +87,17 @@ def _check_state(recipe: Recipe, out: Path, restart: bool):
                        "ocr": dataclasses.asdict(recipe.ocr)}, state)
 
 
-def _drop_stale(out: Path, planned: set[str]):
+def _drop_stale(out, planned: set[str]):
     """Outputs of units no longer planned (an input removed or renamed) must not reach the shards."""
     done = work(out, "done", "filter")
-    stale = {p.stem for p in done.glob("*.json")} - planned if done.is_dir() else set()
+    stale = {p.stem for p in done.glob("*.json")} - planned
     for shard in stale:
         for stage in ("filter", "finalize", "ingest"):
-            marker(out, stage, shard).unlink(missing_ok=True)
+            storage.remove(marker(out, stage, shard))
         for sub in ("filtered", "minhash", "tokenized", "dedup", "ingest"):
-            work(out, sub, f"{shard}.parquet").unlink(missing_ok=True)
+            storage.remove(work(out, sub, f"{shard}.parquet"))
         for f in (out / "audit").glob(f"*/{shard}.parquet"):
-            f.unlink()
+            storage.remove(f)
     return stale
 
 
@@ -112,12 +113,12 @@ def validate(recipe: Recipe):
     get_classifier(recipe.medical.classifier)
     if not recipe.langid.model:
         default_model_path()
-    elif not Path(recipe.langid.model).exists():
+    elif not storage.path(recipe.langid.model).exists():
         raise RunError(f"[langid] model {recipe.langid.model} not found")
     return load_tokenizer(recipe.tokenize.tokenizer, recipe.tokenize.eos_token)
 
 
-def _submit_and_wait(ex, recipe: Recipe, units: list[WorkUnit], out: Path, progress: bool) -> tuple[list[str], int]:
+def _submit_and_wait(ex, recipe: Recipe, units: list[WorkUnit], out, progress: bool) -> tuple[list[str], int]:
     from mmedc.dedup import stage as dedup_stage
     from mmedc.engine.progress import StageProgress
     from mmedc.shards import writer as shard_writer
@@ -172,12 +173,12 @@ def _submit_and_wait(ex, recipe: Recipe, units: list[WorkUnit], out: Path, progr
     return failed, skipped
 
 
-def step_totals(out: Path) -> list[dict]:
+def step_totals(out) -> list[dict]:
     """Per step, in the order the run ran them: documents in / kept / dropped / failed (from the markers)."""
     totals: dict[str, dict] = {}
     for stage in ("filter", "finalize"):
         d = work(out, "done", stage)
-        for p in sorted(d.glob("*.json")) if d.is_dir() else []:
+        for p in sorted(d.glob("*.json"), key=str):
             for step, c in (json.loads(p.read_text()).get("counts") or {}).items():
                 t = totals.setdefault(step, {"step": step, "in": 0, "kept": 0, "dropped": 0, "failed": 0})
                 for k in ("kept", "dropped", "failed"):
@@ -186,17 +187,18 @@ def step_totals(out: Path) -> list[dict]:
     return list(totals.values())
 
 
-def run(recipe: Recipe, out: Path, ray_address: str | None = None, workers: int | None = None,
+def run(recipe: Recipe, out, ray_address: str | None = None, workers: int | None = None,
         restart: bool = False, progress: bool = True, executor=None) -> RunResult:
     """Run on Ray (embedded, or the cluster at `ray_address`), or on the given executor
-    (e.g. `LocalExecutor()` for debugging: everything in this process)."""
+    (e.g. `LocalExecutor()` for debugging: everything in this process). `out` is a local folder or
+    a URI (`s3://bucket/run`): tasks read their inputs and write their outputs there directly."""
     from mmedc.shards.manifest import build_manifest
 
     t0 = time.time()
-    out = Path(out).resolve()
+    out = storage.resolve(out)
     tok = validate(recipe)
     units = plan_units(recipe)
-    out.mkdir(parents=True, exist_ok=True)
+    storage.ensure_dir(out)
     _check_state(recipe, out, restart)
     _drop_stale(out, {u.shard for u in units})
     # What this run must finish: `audit check` holds every planned unit to its markers.

@@ -3,19 +3,18 @@ and the mixture the shard writer applied (factors, tokens available and written 
 from __future__ import annotations
 
 import hashlib
-import json
 from collections import defaultdict
 from pathlib import Path
 
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
+from mmedc.core import storage
 from mmedc.core.files import atomic_write_json
 
 
 def sha256_file(path: Path) -> str:
     h = hashlib.sha256()
-    with open(path, "rb") as f:
+    with storage.open_input(path) as f:
         for chunk in iter(lambda: f.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()
@@ -23,8 +22,9 @@ def sha256_file(path: Path) -> str:
 
 def build_manifest(out: Path, tokenizer_info: dict, recipe_name: str, fingerprint: str) -> dict:
     shards, by_lang, by_source = [], defaultdict(lambda: {"docs": 0, "tokens": 0}), defaultdict(lambda: {"docs": 0, "tokens": 0})
-    for path in sorted((out / "shards").glob("*.parquet")):
-        t = pq.read_table(path, columns=["lang", "source", "n_tokens"])
+    out = storage.path(out)
+    for path in sorted((out / "shards").glob("*.parquet"), key=str):
+        t = storage.read_parquet(path, columns=["lang", "source", "n_tokens"])
         tokens = int(pc.sum(t["n_tokens"]).as_py() or 0)
         shards.append({"file": f"shards/{path.name}", "rows": t.num_rows, "tokens": tokens, "sha256": sha256_file(path)})
         for lang, source, n in zip(t["lang"].to_pylist(), t["source"].to_pylist(), t["n_tokens"].to_pylist()):
@@ -48,5 +48,6 @@ def build_manifest(out: Path, tokenizer_info: dict, recipe_name: str, fingerprin
 def _mixture(out: Path) -> dict | None:
     from mmedc.shards.writer import plan_path
 
-    p = plan_path(out)
-    return json.loads(p.read_text()) if p.exists() else None
+    from mmedc.core.layout import read_json
+
+    return read_json(plan_path(out))

@@ -12,15 +12,14 @@ Everything is a function of the inputs and the seed, so a re-run writes byte-ide
 """
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 from mmedc.config import Recipe, ShardsConfig
+from mmedc.core import storage
 from mmedc.core.files import atomic_write_json, atomic_write_parquet
 
 # `copy` numbers the repeats of an up-sampled document (0 = the first or only one).
@@ -29,11 +28,11 @@ SHARD_SCHEMA = pa.schema([("id", pa.string()), ("lang", pa.string()), ("source",
 
 
 def tokenized_path(out: Path, shard: str) -> Path:
-    return out / "work" / "tokenized" / f"{shard}.parquet"
+    return storage.path(out) / "work" / "tokenized" / f"{shard}.parquet"
 
 
 def plan_path(out: Path) -> Path:
-    return out / "work" / "shards" / "plan.json"
+    return storage.path(out) / "work" / "shards" / "plan.json"
 
 
 def shard_name(j: int, n: int) -> str:
@@ -90,7 +89,8 @@ def plan_mixture(cfg: ShardsConfig, lang: np.ndarray, source: np.ndarray, n_toke
 def scatter(out: Path, shard: str, rows: np.ndarray, copy_no: np.ndarray, rank: np.ndarray, dest: np.ndarray,
             n_shards: int) -> int:
     """Send one input shard's planned copies to their output shards (one part file per output shard)."""
-    table = pq.read_table(tokenized_path(out, shard))
+    out = storage.path(out)
+    table = storage.read_parquet(tokenized_path(out, shard))
     for j in np.unique(dest):
         sel = dest == j
         part = table.take(pa.array(rows[sel])).select(SHARD_SCHEMA.names[:-1])
@@ -101,8 +101,9 @@ def scatter(out: Path, shard: str, rows: np.ndarray, copy_no: np.ndarray, rank: 
 
 def gather(out: Path, name: str) -> int:
     """Concatenate an output shard's parts in the planned order and write it."""
-    parts = sorted((out / "work" / "shuffle" / name).glob("*.parquet"))
-    table = pa.concat_tables([pq.read_table(p) for p in parts])
+    out = storage.path(out)
+    parts = sorted((out / "work" / "shuffle" / name).glob("*.parquet"), key=str)
+    table = pa.concat_tables([storage.read_parquet(p) for p in parts])
     table = table.take(pc.sort_indices(table["rank"])).select(SHARD_SCHEMA.names).cast(SHARD_SCHEMA)
     atomic_write_parquet(table, out / "shards" / name)
     return table.num_rows
@@ -116,13 +117,14 @@ def _map(fn, calls: list[tuple]) -> list:
 
 
 def write_output_shards(recipe: Recipe, shards: list[str], out: Path, *_deps) -> list[str]:
-    meta = [pq.read_table(tokenized_path(out, s), columns=["lang", "source", "n_tokens"]) for s in shards]
+    out = storage.path(out)
+    meta = [storage.read_parquet(tokenized_path(out, s), columns=["lang", "source", "n_tokens"]) for s in shards]
     sizes = np.array([t.num_rows for t in meta], dtype=np.int64)
     cols = {c: np.concatenate([t[c].to_numpy(zero_copy_only=False) for t in meta]) if meta else np.array([])
             for c in ("lang", "source", "n_tokens")}
     doc, copy_no, dest, n_shards, rec = plan_mixture(
         recipe.shards, cols["lang"].astype(str), cols["source"].astype(str), cols["n_tokens"].astype(np.int64))
-    shutil.rmtree(out / "work" / "shuffle", ignore_errors=True)
+    storage.rmtree(out / "work" / "shuffle")
     starts = np.cumsum(sizes) - sizes
     in_shard = np.searchsorted(starts, doc, side="right") - 1
     rank = np.arange(len(doc))
@@ -135,11 +137,11 @@ def write_output_shards(recipe: Recipe, shards: list[str], out: Path, *_deps) ->
     written = [shard_name(j, n_shards) for j in range(n_shards)]
     _map(gather, [(out, name) for name in written])
     dest_dir = out / "shards"
-    dest_dir.mkdir(parents=True, exist_ok=True)
+    storage.ensure_dir(dest_dir)
     for stale in dest_dir.glob("*.parquet"):
         if stale.name not in written:
-            stale.unlink()
-    shutil.rmtree(out / "work" / "shuffle", ignore_errors=True)
+            storage.remove(stale)
+    storage.rmtree(out / "work" / "shuffle")
     atomic_write_json(rec, plan_path(out))
     return written
 

@@ -96,7 +96,7 @@ def _gzip_damage(path: Path) -> str | None:
     if not path.name.endswith(".gz"):
         return None
     d, fed = zlib.decompressobj(wbits=31), False
-    with open(path, "rb") as f:
+    with path.open("rb") as f:  # a Path or a UPath (mmedc.core.storage)
         while chunk := f.read(1 << 20):
             while chunk:
                 try:
@@ -128,7 +128,7 @@ def read_warc(src, path: Path) -> Iterator[Record]:
     whole_gzip = False  # one gzip stream around all records (not per-record members): read it decompressed
     while True:
         try:
-            with (gzip.open(path, "rb") if whole_gzip else open(path, "rb")) as f:
+            with (gzip.open(path.open("rb"), "rb") if whole_gzip else path.open("rb")) as f:
                 for n, rec in _records(f, n):
                     doc = None
                     if rec.rec_type in DOC_RECORDS:  # request / metadata / warcinfo records carry no documents
