@@ -148,3 +148,38 @@ def test_sample_run_on_s3_is_byte_identical_resumes_after_a_kill_and_leaks_no_se
     for text in [killed.stdout, killed.stderr, resumed.stdout, resumed.stderr,
                  *_objects_text(s3, f"{BUCKET}/run").values()]:
         assert SECRET_KEY not in text and SECRET_ID not in text
+
+
+def test_training_reads_packed_batches_from_the_bucket(s3, tmp_path):
+    """`mmedc train --shards s3://...`: the loader reads the manifest and shards from the bucket and
+    packs exactly the batches it packs from the same run folder on local disk."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from mmedc.train.data import BatchPlan, PackedSequences, load_shards
+
+    rng = np.random.default_rng(1)
+    shards = []
+    (tmp_path / "shards").mkdir()
+    for j, n_docs in enumerate((9, 6)):
+        docs = [list(rng.integers(1, 50, size=rng.integers(1, 12))) + [99] for _ in range(n_docs)]
+        t = pa.table({"id": [f"{j}-{i}" for i in range(n_docs)], "lang": ["en"] * n_docs, "source": ["x"] * n_docs,
+                      "input_ids": pa.array(docs, pa.list_(pa.int32())),
+                      "n_tokens": pa.array([len(d) for d in docs], pa.int32())})
+        pq.write_table(t, tmp_path / "shards" / f"s{j}.parquet")
+        shards.append({"file": f"shards/s{j}.parquet", "rows": n_docs, "tokens": sum(map(len, docs))})
+    (tmp_path / "manifest.json").write_text(json.dumps({"tokenizer": {"eos_id": 99, "vocab_size": 100}, "shards": shards}))
+    s3.put(str(tmp_path / "shards"), f"{BUCKET}/train-run/shards", recursive=True)
+    s3.put(str(tmp_path / "manifest.json"), f"{BUCKET}/train-run/manifest.json")
+
+    remote = load_shards(f"s3://{BUCKET}/train-run")
+    assert [str(f) for f in remote.files] == [f"s3://{BUCKET}/train-run/shards/s{j}.parquet" for j in (0, 1)]
+    local_seqs, remote_seqs = PackedSequences(load_shards(tmp_path), 8), PackedSequences(remote, 8)
+    plan = BatchPlan(micro_batch=2, grad_accum=1, world=1)
+    for step in range(local_seqs.per_epoch // 2):
+        a = local_seqs.batch(plan.first_sequence(step, 0, 0), 2)
+        b = remote_seqs.batch(plan.first_sequence(step, 0, 0), 2)
+        assert all(np.array_equal(a[k], b[k]) for k in a)
+    with pytest.raises(Exception, match="no-such-run not found"):
+        load_shards(f"s3://{BUCKET}/no-such-run")

@@ -10,7 +10,7 @@ import typer
 def register(app: typer.Typer):
     @app.command()
     def train(
-        shards: Path = typer.Option(..., "--shards", help="A run folder made by `mmedc run` (manifest.json + shards/), or its shards/ folder."),
+        shards: str = typer.Option(..., "--shards", help="A run folder made by `mmedc run` (manifest.json + shards/), or its shards/ folder."),
         model: str = typer.Option("tiny-llama", "--model", help="Preset (tiny-llama, llama3-8b), a config JSON, or a local checkpoint folder (config.json + weights) to continue from."),
         out: Path = typer.Option(Path("out/train"), "--out", "-o", help="Checkpoints (checkpoints/step-N/) and metrics.jsonl."),
         steps: int = typer.Option(100, "--steps", min=1, help="Optimizer steps of the whole run (the cosine schedule's length)."),

@@ -20,7 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import pyarrow.parquet as pq
+
+from mmedc.core import storage
 
 IGNORE_INDEX = -100
 
@@ -44,8 +45,9 @@ class ShardSet:
 
 
 def load_shards(path: str | Path) -> ShardSet:
-    """`path`: a run folder (holding manifest.json), its shards/ folder, or the manifest itself."""
-    p = Path(path).expanduser().resolve()
+    """`path`: a run folder (holding manifest.json), its shards/ folder, or the manifest itself; a
+    local path or a URI (s3://bucket/run: each worker reads the shards from the bucket)."""
+    p = storage.resolve(path)
     if not p.exists():
         raise ShardsError(f"{path} not found")
     candidates = [p] if p.is_file() else [p / "manifest.json"] + ([p.parent / "manifest.json"] if p.name == "shards" else [])
@@ -95,7 +97,7 @@ class PackedSequences:
 
     def _file(self, i: int) -> tuple[np.ndarray, np.ndarray]:
         if self._cached is None or self._cached[0] != i:
-            col = pq.read_table(self.shards.files[i], columns=["input_ids"])["input_ids"].combine_chunks()
+            col = storage.read_parquet(self.shards.files[i], columns=["input_ids"])["input_ids"].combine_chunks()
             offsets = col.offsets.to_numpy()
             values = col.values.to_numpy().astype(np.int64)  # the slice of the column, from offsets[0]
             starts = np.zeros(len(values), dtype=bool)
