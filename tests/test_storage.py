@@ -183,3 +183,38 @@ def test_training_reads_packed_batches_from_the_bucket(s3, tmp_path):
         assert all(np.array_equal(a[k], b[k]) for k in a)
     with pytest.raises(Exception, match="no-such-run not found"):
         load_shards(f"s3://{BUCKET}/no-such-run")
+
+
+def test_model_indexes_and_tokenizer_from_the_bucket(s3, tmp_path, monkeypatch):
+    """[langid] model, [decontam] index and a tokenizer.json named by s3:// URIs: each node copies them
+    once into its cache (keyed by ETag) and loads them as it loads local files."""
+    from mmedc.classify.langid import default_model_path, load_model
+    from mmedc.clean.decontam import DecontamIndex, build_index
+    from mmedc.core import storage
+
+    monkeypatch.setenv("MMEDC_CACHE", str(tmp_path / "cache"))
+    model = default_model_path()
+    s3.put(str(model), f"{BUCKET}/models/lid.176.ftz")
+    uri = f"s3://{BUCKET}/models/lid.176.ftz"
+    text = "The patient was given antibiotics for pneumonia and recovered within a week."
+    assert load_model(uri).predict(text)[0] == load_model(str(model)).predict(text)[0]
+    copy = storage.local_copy(uri)
+    assert copy.read_bytes() == model.read_bytes() and copy.is_relative_to(tmp_path / "cache")
+    assert storage.local_copy(uri) == copy  # cached: no second download
+
+    bench = tmp_path / "bench.jsonl"
+    bench.write_text(json.dumps({"id": "q1", "question": "A 45-year-old man presents with crushing chest pain "
+                                 "radiating to the left arm and sweating for two hours; what is the next step?"}) + "\n")
+    build_index([bench], tmp_path / "idx")
+    s3.put(str(tmp_path / "idx"), f"{BUCKET}/decontam-idx", recursive=True)
+    remote, local = DecontamIndex(f"s3://{BUCKET}/decontam-idx"), DecontamIndex(tmp_path / "idx")
+    page = "Case: A 45-year-old man presents with crushing chest pain radiating to the left arm and sweating for two hours; what is the next step? ECG first."
+    assert remote.check(page) == local.check(page) and remote.check(page) is not None
+
+    from mmedc.shards.tokenizer import resolve_tokenizer_path
+
+    tok = tmp_path / "tok" / "tokenizer.json"
+    tok.parent.mkdir()
+    tok.write_text('{"version": "1.0"}')
+    s3.put(str(tok), f"{BUCKET}/tok/tokenizer.json")
+    assert resolve_tokenizer_path(f"s3://{BUCKET}/tok").read_text() == tok.read_text()  # a folder holding one
