@@ -37,6 +37,8 @@ class PipelineConfig:
     unit_docs: int = 50_000  # a work unit (one task): about this many rows of a Parquet file ...
     unit_bytes: int = 128 << 20  # ... or this many bytes of a plain JSONL file
     batch_docs: int = 1000  # documents that go through the steps together inside a task (memory bound)
+    packs: str = ""  # language packs folder (local, relative to the recipe, or a URI); "" = $MMEDC_PACKS or filters/
+    ocr_settings: str = ""  # OCR settings folder, likewise; "" = $MMEDC_OCR or ocr/
 
     def __post_init__(self):
         if self.steps == "lid-first":
@@ -203,8 +205,8 @@ class Recipe:
         d = dataclasses.asdict(self)
         d.pop("base_dir")
         d.pop("crawl")  # how the inputs were fetched does not change what a run makes of them
-        for key in ("unit_docs", "unit_bytes", "batch_docs"):
-            d["pipeline"].pop(key)  # how work is cut into tasks does not change the output
+        for key in ("unit_docs", "unit_bytes", "batch_docs", "packs", "ocr_settings"):
+            d["pipeline"].pop(key)  # how work is cut into tasks does not change the output (packs: by content, below)
         d["settings_files"] = self.settings_files()
         return hashlib.sha256(json.dumps(d, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
@@ -232,6 +234,18 @@ def _build(cls, data: dict, where: str):
         raise RecipeError(f"[{where}]: {e}") from None
 
 
+def _use_settings_dirs(pipe: PipelineConfig, base: Path):
+    """Folders named in the recipe win over MMEDC_PACKS / MMEDC_OCR, in this process and (through the
+    runner) on every worker (mmedc.paths)."""
+    import os
+
+    from mmedc.core.storage import path as storage_path
+
+    for var, d in (("MMEDC_PACKS", pipe.packs), ("MMEDC_OCR", pipe.ocr_settings)):
+        if d:
+            os.environ[var] = str(storage_path(d, base))
+
+
 def load_recipe(path: str | Path) -> Recipe:
     path = Path(path)
     if not path.exists():
@@ -241,6 +255,7 @@ def load_recipe(path: str | Path) -> Recipe:
     except tomllib.TOMLDecodeError as e:
         raise RecipeError(f"{path}: invalid TOML: {e}") from None
     pipe = _build(PipelineConfig, data.get("pipeline", {}), "pipeline")
+    _use_settings_dirs(pipe, path.resolve().parent)
     STEPS.load(pipe.plugins)
     READERS.load(pipe.plugins)
     known = {"pipeline", "sources", "langid", "medical", "dedup", "tokenize", "ocr", "shards"}

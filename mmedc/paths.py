@@ -1,6 +1,7 @@
 """Where the project's data folders live: language packs, OCR settings, recipes, dev data."""
 from __future__ import annotations
 
+import functools
 import os
 from pathlib import Path
 
@@ -9,7 +10,22 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def _dir(env: str, default: Path) -> Path:
-    return Path(os.environ[env]).resolve() if os.environ.get(env) else default
+    value = os.environ.get(env)
+    if not value:
+        return default
+    from mmedc.core.storage import is_uri
+
+    return _remote_dir(value) if is_uri(value) else Path(value).resolve()
+
+
+@functools.cache
+def _remote_dir(uri: str) -> Path:
+    """A settings folder in a bucket (a cluster run's copy in OUT/work/settings/): this node's local
+    copy, made once per process (a run's workers are new processes)."""
+    from mmedc.core.storage import local_dir, path
+
+    p = path(uri)
+    return local_dir(p, sorted(q.name for q in p.glob("*.toml")))
 
 
 def packs_dir() -> Path:

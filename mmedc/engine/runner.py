@@ -101,6 +101,22 @@ def _drop_stale(out, planned: set[str]):
     return stale
 
 
+def ship_settings(out) -> dict[str, str]:
+    """Copies the language packs and OCR settings this process uses into OUT/work/settings/ and returns
+    the environment that points workers there: on a cluster without a shared disk (--out in a bucket)
+    every node then reads the same files the driver validated and fingerprinted."""
+    from mmedc.paths import ocr_dir, packs_dir
+
+    env = {}
+    for var, src, sub in (("MMEDC_PACKS", packs_dir(), "filters"), ("MMEDC_OCR", ocr_dir(), "ocr")):
+        dest = work(out, "settings", sub)
+        storage.rmtree(dest)
+        for f in sorted(storage.path(src).glob("*.toml"), key=str):
+            storage.write_bytes(dest / f.name, f.read_bytes())
+        env[var] = str(dest)
+    return env
+
+
 def validate(recipe: Recipe):
     """Fail fast, before any task starts, on what would fail in every task."""
     from mmedc.classify.langid import default_model_path
@@ -209,7 +225,8 @@ def run(recipe: Recipe, out, ray_address: str | None = None, workers: int | None
     if executor is None:
         from mmedc.executor.ray_executor import RayExecutor, start
 
-        started = start(ray_address, workers)
+        # On a cluster, workers read the language packs and OCR settings from the run folder.
+        started = start(ray_address, workers, ship_settings(out) if ray_address else None)
         executor = RayExecutor()
     try:
         with use(executor):
