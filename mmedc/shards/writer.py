@@ -12,15 +12,17 @@ Everything is a function of the inputs and the seed, so a re-run writes byte-ide
 """
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from mmedc.config import Recipe, ShardsConfig
 from mmedc.core import storage
-from mmedc.core.files import atomic_write_json, atomic_write_parquet
+from mmedc.core.files import PARQUET_OPTIONS, atomic_write_json, atomic_write_parquet
 
 # `copy` numbers the repeats of an up-sampled document (0 = the first or only one).
 SHARD_SCHEMA = pa.schema([("id", pa.string()), ("lang", pa.string()), ("source", pa.string()),
@@ -99,14 +101,20 @@ def scatter(out: Path, shard: str, rows: np.ndarray, copy_no: np.ndarray, rank: 
     return int(len(rows))
 
 
-def gather(out: Path, name: str) -> int:
-    """Concatenate an output shard's parts in the planned order and write it."""
+def gather(out: Path, name: str) -> dict:
+    """Concatenate an output shard's parts in the planned order and write it; returns its manifest
+    entry (rows, tokens, sha256 of the bytes written), so the driver never reads a shard back."""
+    from mmedc.shards.manifest import shard_entry
+
     out = storage.path(out)
     parts = sorted((out / "work" / "shuffle" / name).glob("*.parquet"), key=str)
     table = pa.concat_tables([storage.read_parquet(p) for p in parts])
     table = table.take(pc.sort_indices(table["rank"])).select(SHARD_SCHEMA.names).cast(SHARD_SCHEMA)
-    atomic_write_parquet(table, out / "shards" / name)
-    return table.num_rows
+    sink = pa.BufferOutputStream()
+    pq.write_table(table, sink, **PARQUET_OPTIONS)
+    data = sink.getvalue().to_pybytes()
+    storage.write_bytes(out / "shards" / name, data)
+    return shard_entry(name, table.select(["lang", "source", "n_tokens"]), hashlib.sha256(data).hexdigest())
 
 
 def _map(fn, calls: list[tuple]) -> list:
@@ -135,13 +143,14 @@ def write_output_shards(recipe: Recipe, shards: list[str], out: Path, *_deps) ->
             calls.append((out, s, doc[sel] - starts[i], copy_no[sel], rank[sel], dest[sel], n_shards))
     _map(scatter, calls)
     written = [shard_name(j, n_shards) for j in range(n_shards)]
-    _map(gather, [(out, name) for name in written])
+    entries = _map(gather, [(out, name) for name in written])
     dest_dir = out / "shards"
     storage.ensure_dir(dest_dir)
     for stale in dest_dir.glob("*.parquet"):
         if stale.name not in written:
             storage.remove(stale)
     storage.rmtree(out / "work" / "shuffle")
+    atomic_write_json(entries, out / "work" / "shards" / "files.json")
     atomic_write_json(rec, plan_path(out))
     return written
 
