@@ -6,7 +6,7 @@ rest of mmedc handles either. What differs is here:
 
 - writes: a local file goes to a temporary name and is renamed into place; an object store has no
   rename, but an object only appears when its upload completes, so it is written under its final
-  name directly (`open_output`), and `discard()` drops an unfinished upload;
+  name directly (`Output`), and `Output.discard()` drops an unfinished upload;
 - pyarrow and polars get a (path, filesystem) pair (`arrow`);
 - a file a library can only open from local disk (a fastText model, a tokenizer.json, a PDF for
   PyMuPDF) is copied once per machine into a cache keyed by its ETag (`local_copy`).
@@ -36,8 +36,6 @@ _OPTIONS = {"s3": {"use_listings_cache": False}, "s3a": {"use_listings_cache": F
 # standard way (instance role, IRSA, `ray start` environment) - docs/cluster.md.
 ENDPOINT_ENV = ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_PROFILE",
                 "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE", "AWS_CA_BUNDLE")
-# Values that must never be written anywhere (tests assert it).
-SECRET_ENV = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN")
 
 
 def is_uri(p) -> bool:
