@@ -8,6 +8,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -264,15 +265,23 @@ tokenizer = "llama3"
     ship = runner.ship_settings
     monkeypatch.setattr(runner, "ship_settings", ship_then_hide)
     ray.shutdown()  # leave the session's embedded Ray; this test joins its own cluster
-    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1})
-    cluster.add_node(num_cpus=1)
+    # Each node its own temp directory and file cache (the LID model, tokenizer: copied per node).
+    # (Short temp paths: Ray's socket paths must stay under 108 characters.)
+    tmp_head, tmp_node = tempfile.mkdtemp(prefix="mmedc-h"), tempfile.mkdtemp(prefix="mmedc-n")
+    monkeypatch.setenv("MMEDC_CACHE", str(tmp_path / "head-cache"))
+    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1, "temp_dir": tmp_head})
+    monkeypatch.setenv("MMEDC_CACHE", str(tmp_path / "node-cache"))
+    cluster.add_node(num_cpus=1, temp_dir=tmp_node)
     cluster.wait_for_nodes()
+    monkeypatch.setenv("MMEDC_CACHE", str(tmp_path / "driver-cache"))
     out = f"s3://{BUCKET}/cl/run"
     try:
         res = run(load_recipe(recipe), out, ray_address=cluster.address, progress=False)
     finally:
         ray.shutdown()
         cluster.shutdown()
+        for d in (tmp_head, tmp_node):
+            shutil.rmtree(d, ignore_errors=True)
     assert res.manifest["totals"]["docs"] > 0
     markers = [json.loads(s3.cat(k)) for k in s3.find(f"{BUCKET}/cl/run/work/done") if k.endswith(".json")]
     nodes = {m["node"] for m in markers if m.get("node")}

@@ -13,9 +13,9 @@ from mmedc.executor.base import Executor, Handle
 # Set for every task: tesseract's own threads are ~4x slower than page parallelism on few cores,
 # and tokenizers' thread pool fights Ray's workers.
 TASK_ENV = {"OMP_THREAD_LIMIT": "1", "TOKENIZERS_PARALLELISM": "false", "RAY_DEDUP_LOGS": "1"}
-# The driver's settings that workers must share: where packs / OCR settings are, the local cache of
-# files copied from a bucket, and where the object store is (not credentials: docs/cluster.md).
-FORWARD_ENV = ("MMEDC_PACKS", "MMEDC_OCR", "MMEDC_CACHE", *ENDPOINT_ENV)
+# The driver's settings that workers must share: where packs / OCR settings are and where the object
+# store is (not credentials, nor MMEDC_CACHE, a path on each node: docs/cluster.md).
+FORWARD_ENV = ("MMEDC_PACKS", "MMEDC_OCR", *ENDPOINT_ENV)
 
 
 def worker_env(extra: dict[str, str] | None = None) -> dict[str, str]:
