@@ -8,6 +8,7 @@ them only while that input is unchanged, and units that are no longer planned lo
 """
 from __future__ import annotations
 
+import copy
 import dataclasses
 import json
 import time
@@ -117,6 +118,12 @@ def ship_settings(out) -> dict[str, str]:
     return env
 
 
+def local_settings() -> dict[str, str]:
+    from mmedc.paths import ocr_dir, packs_dir
+
+    return {"MMEDC_PACKS": str(packs_dir()), "MMEDC_OCR": str(ocr_dir())}
+
+
 def validate(recipe: Recipe):
     """Fail fast, before any task starts, on what would fail in every task."""
     from mmedc.classify.langid import default_model_path
@@ -221,12 +228,16 @@ def run(recipe: Recipe, out, ray_address: str | None = None, workers: int | None
     atomic_write_json([{"shard": u.shard, "source": recipe.sources[u.source_index].name, "path": u.path,
                         "part": list(u.part) if u.part else None} for u in units], work(out, "units.json"))
 
+    # The packs and OCR settings every task uses: the run folder's copy on a cluster, else this
+    # process's folders. They travel with the recipe (stages.use_run_env), so they hold also when Ray
+    # was started before the recipe was loaded; on a cluster Ray's runtime env carries them too.
+    recipe = copy.copy(recipe)
+    recipe.worker_env = ship_settings(out) if ray_address else local_settings()
     started = False
     if executor is None:
         from mmedc.executor.ray_executor import RayExecutor, start
 
-        # On a cluster, workers read the language packs and OCR settings from the run folder.
-        started = start(ray_address, workers, ship_settings(out) if ray_address else None)
+        started = start(ray_address, workers, recipe.worker_env if ray_address else None)
         executor = RayExecutor()
     try:
         with use(executor):

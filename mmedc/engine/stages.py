@@ -13,6 +13,7 @@ the completion marker comes last.
 """
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 
@@ -55,11 +56,17 @@ def _finish(out: Path, stage: str, shard: str, t0: float, audit: AuditLog | None
     return info
 
 
+def use_run_env(recipe: Recipe):
+    """Point this worker at the packs / OCR settings folders the runner chose (mmedc.engine.runner)."""
+    os.environ.update(getattr(recipe, "worker_env", None) or {})
+
+
 def filter_unit(recipe: Recipe, unit: WorkUnit, out: Path, *_deps) -> dict:
     """Read one work unit and run it through the filter chain in batches of `[pipeline] batch_docs`."""
     from mmedc.dedup.stage import SignatureStream
     from mmedc.sources.registry import read_unit
 
+    use_run_env(recipe)
     t0 = time.time()
     src = recipe.sources[unit.source_index]
     steps = filter_steps(recipe)
