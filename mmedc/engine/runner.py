@@ -232,7 +232,10 @@ def run(recipe: Recipe, out, ray_address: str | None = None, workers: int | None
     # process's folders. They travel with the recipe (stages.use_run_env), so they hold also when Ray
     # was started before the recipe was loaded; on a cluster Ray's runtime env carries them too.
     recipe = copy.copy(recipe)
-    recipe.worker_env = ship_settings(out) if ray_address else local_settings()
+    if ray_address:
+        recipe.worker_env = ship_settings(out)
+    elif executor is None or executor.distributed:  # in-process tasks already see this process's folders
+        recipe.worker_env = local_settings()
     started = False
     if executor is None:
         from mmedc.executor.ray_executor import RayExecutor, start
