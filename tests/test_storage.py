@@ -277,6 +277,16 @@ tokenizer = "llama3"
     out = f"s3://{BUCKET}/cl/run"
     try:
         res = run(load_recipe(recipe), out, ray_address=cluster.address, progress=False)
+        ray.shutdown()
+        cluster.shutdown()
+        # What mmedc sent to the workers (Ray's runtime env, task arguments) ends up in Ray's logs
+        # and session files: the credentials must not be there (the nodes have them from their own
+        # environment, as a cloud node has them from its role).
+        for d in (tmp_head, tmp_node):
+            for f in Path(d).rglob("*"):
+                if f.is_file() and not f.is_symlink() and f.stat().st_size < 50 << 20:
+                    data = f.read_bytes()
+                    assert SECRET_KEY.encode() not in data and SECRET_ID.encode() not in data, f
     finally:
         ray.shutdown()
         cluster.shutdown()
