@@ -28,7 +28,7 @@ def fail(msg: str, code: int = 2):
 @app.command()
 def run(
     pipeline: Path = typer.Argument(..., help="Recipe TOML, e.g. pipelines/sample.toml."),
-    out: Path = typer.Option(..., "--out", "-o", help="Output folder: shards/, manifest.json, audit/, work/."),
+    out: str = typer.Option(..., "--out", "-o", help="Output folder (or s3://bucket/prefix): shards/, manifest.json, audit/, work/."),
     ray_address: Optional[str] = typer.Option(None, "--ray-address", show_default="start Ray embedded", help="Join an existing Ray cluster (e.g. 10.0.0.5:6379 or 'auto')."),
     workers: Optional[int] = typer.Option(None, "--workers", "-w", min=1, show_default="all cores", help="CPUs for embedded Ray."),
     restart: bool = typer.Option(False, "--restart", help="Discard a previous run in --out made with another recipe."),

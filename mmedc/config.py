@@ -6,7 +6,6 @@ back to a default). Paths in a recipe are relative to the recipe file.
 from __future__ import annotations
 
 import dataclasses
-import glob
 import hashlib
 import json
 import tomllib
@@ -39,6 +38,7 @@ class PipelineConfig:
     unit_docs: int = 50_000  # a work unit (one task): about this many rows of a Parquet file ...
     unit_bytes: int = 128 << 20  # ... or this many bytes of a plain JSONL file
     batch_docs: int = 1000  # documents that go through the steps together inside a task (memory bound)
+    ocr_settings: str = ""  # OCR settings folder, likewise; "" = $MMEDC_OCR or ocr/
 
     def __post_init__(self):
         if self.steps == "lid-first":
@@ -201,29 +201,23 @@ class Recipe:
         return self.tables[name] if name in self.tables else getattr(self, name)
 
     def source_files(self, src: SourceConfig) -> list[Path]:
-        """The files a source names, sorted, globs expanded, folders walked for the source's kind."""
-        suffixes = READERS.get(src.kind).suffixes
-        out: set[Path] = set()
-        for pattern in src.paths:
-            p = Path(pattern) if Path(pattern).is_absolute() else self.base_dir / pattern
-            matches = [Path(m) for m in glob.glob(str(p), recursive=True)] if glob.has_magic(str(p)) else [p]
-            for m in matches:
-                if m.is_dir():
-                    out.update(f for f in m.rglob("*") if f.is_file() and f.name.lower().endswith(suffixes))
-                elif m.exists():
-                    out.add(m)
-                else:
-                    raise RecipeError(f"source {src.name!r}: {m} does not exist (from its paths = {pattern!r}, "
-                                      f"relative to {self.base_dir})")
-        return sorted(out)
+        """The files a source names (local paths or URIs such as s3://bucket/dir/*.parquet), sorted,
+        globs expanded, folders walked for the source's kind (mmedc.core.storage.expand)."""
+        from mmedc.core.storage import expand
+
+        try:
+            return expand(src.paths, self.base_dir, READERS.get(src.kind).suffixes)
+        except FileNotFoundError as e:
+            raise RecipeError(f"source {src.name!r}: {e.args[0]} does not exist (from its paths = {src.paths!r}, "
+                              f"relative to {self.base_dir})") from None
 
     def fingerprint(self) -> str:
         """Hash of everything that changes the output; a finished run with another fingerprint is not resumed."""
         d = dataclasses.asdict(self)
         d.pop("base_dir")
         d.pop("crawl")  # how the inputs were fetched does not change what a run makes of them
-        for key in ("unit_docs", "unit_bytes", "batch_docs"):
-            d["pipeline"].pop(key)  # how work is cut into tasks does not change the output
+        for key in ("unit_docs", "unit_bytes", "batch_docs", "packs", "ocr_settings"):
+            d["pipeline"].pop(key)  # how work is cut into tasks does not change the output (packs: by content, below)
         d["settings_files"] = self.settings_files()
         return hashlib.sha256(json.dumps(d, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
@@ -251,6 +245,17 @@ def _build(cls, data: dict, where: str):
         raise RecipeError(f"[{where}]: {e}") from None
 
 
+def _use_settings_dirs(pipe: PipelineConfig, base: Path):
+    """The OCR settings folder named in the recipe wins over MMEDC_OCR, in this process and (through the
+    runner) on every worker (mmedc.paths); pack folders are searched in order (mmedc.paths.pack_dirs)."""
+    import os
+
+    from mmedc.core.storage import path as storage_path
+
+    if pipe.ocr_settings:
+        os.environ["MMEDC_OCR"] = str(storage_path(pipe.ocr_settings, base))
+
+
 def load_recipe(path: str | Path) -> Recipe:
     path = Path(path)
     if not path.exists():
@@ -267,6 +272,7 @@ def load_recipe(path: str | Path) -> Recipe:
     from mmedc.paths import use_pack_dirs
 
     use_pack_dirs(pipe.packs)
+    _use_settings_dirs(pipe, path.resolve().parent)
     STEPS.load(pipe.plugins)
     READERS.load(pipe.plugins)
     known = {"pipeline", "sources", "langid", "medical", "dedup", "tokenize", "ocr", "shards"}
@@ -318,7 +324,9 @@ def load_recipe(path: str | Path) -> Recipe:
         pipeline=pipe,
         tables={t: _build(cfg, data.get(t, {}), t) for t, cfg in plugin_tables.items()},
     )
-    if recipe.decontam.index and not (recipe.base_dir / recipe.decontam.index / "meta.json").exists():
+    from mmedc.core.storage import path as storage_path
+
+    if recipe.decontam.index and not (storage_path(recipe.decontam.index, recipe.base_dir) / "meta.json").exists():
         raise RecipeError(f"[decontam] index {recipe.decontam.index!r}: no index there (build it with `mmedc decontam index`)")
     if not recipe.languages:
         raise RecipeError(f"{path}: [pipeline] languages is empty")

@@ -1,6 +1,7 @@
 """Where the project's data folders live: language packs, OCR settings, recipes, dev data."""
 from __future__ import annotations
 
+import functools
 import os
 from pathlib import Path
 
@@ -9,7 +10,22 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def _dir(env: str, default: Path) -> Path:
-    return Path(os.environ[env]).resolve() if os.environ.get(env) else default
+    value = os.environ.get(env)
+    if not value:
+        return default
+    from mmedc.core.storage import is_uri
+
+    return _remote_dir(value) if is_uri(value) else Path(value).resolve()
+
+
+@functools.cache
+def _remote_dir(uri: str) -> Path:
+    """A settings folder in a bucket (a cluster run's copy in OUT/work/settings/): this node's local
+    copy, made once per process (a run's workers are new processes)."""
+    from mmedc.core.storage import local_dir, path
+
+    p = path(uri)
+    return local_dir(p, sorted(q.name for q in p.glob("*.toml")))
 
 
 BUILTIN_PACKS = ROOT / "filters"
@@ -27,7 +43,7 @@ def pack_dirs() -> list[Path]:
     """Folders searched for a language pack `<code>.toml`, first match wins: the recipe's
     `[pipeline] packs`, then $MMEDC_PACKS (several folders separated by ':'), then the built-in
     filters/. A user folder holding only `it.toml` adds Italian; its `en.toml` replaces the shipped one."""
-    env = [Path(p).resolve() for p in os.environ.get("MMEDC_PACKS", "").split(os.pathsep) if p.strip()]
+    env = _env_pack_dirs()
     out: list[Path] = []
     for d in [*_RECIPE_PACKS, *env, BUILTIN_PACKS]:
         if d not in out:
@@ -45,8 +61,20 @@ def find_pack(code: str) -> Path | None:
 
 def packs_dir() -> Path:
     """Where `mmedc lang add / calibrate` write a pack: the first $MMEDC_PACKS folder, else filters/."""
-    env = [p for p in os.environ.get("MMEDC_PACKS", "").split(os.pathsep) if p.strip()]
-    return Path(env[0]).resolve() if env else BUILTIN_PACKS
+    env = _env_pack_dirs()
+    return env[0] if env else BUILTIN_PACKS
+
+
+def _env_pack_dirs() -> list[Path]:
+    """$MMEDC_PACKS: folders separated by ':', or one URI (a cluster run's copy in a bucket)."""
+    value = os.environ.get("MMEDC_PACKS", "")
+    if not value.strip():
+        return []
+    from mmedc.core.storage import is_uri
+
+    if is_uri(value):
+        return [_remote_dir(value)]
+    return [Path(p).resolve() for p in value.split(os.pathsep) if p.strip()]
 
 
 def ocr_dir() -> Path:

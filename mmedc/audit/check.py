@@ -17,6 +17,7 @@ from pathlib import Path
 import polars as pl
 
 from mmedc.audit.query import audit_files, scan, step_order
+from mmedc.core.storage import path as storage_path
 from mmedc.audit.schema import DECISIONS, KEPT
 
 
@@ -54,10 +55,10 @@ def check_conservation(out: Path, steps: list[str], res: CheckResult):
     res.checked["shards"] = len(shards)
     res.checked["steps"] = len(steps)
     # Marker counts (written by each task as it finished) must match what its audit file holds.
-    done = Path(out) / "work" / "done"
+    done = storage_path(out) / "work" / "done"
     n = 0
     audited: dict[str, set] = {}  # stage -> shards with a marker, for stages that audit per shard
-    for p in sorted(done.glob("*/*.json")) if done.is_dir() else []:
+    for p in sorted(done.glob("*/*.json"), key=str):
         m = json.loads(p.read_text())
         if m.get("counts"):
             audited.setdefault(m.get("stage", p.parent.name), set()).add(m.get("shard"))
@@ -71,7 +72,7 @@ def check_conservation(out: Path, steps: list[str], res: CheckResult):
     # A finished run has every per-shard stage's marker for every shard (none lost in a crash), and
     # every unit the run planned (work/units.json) has its filter and finalize markers.
     every = set().union(*audited.values()) if audited else set()
-    planned_file = Path(out) / "work" / "units.json"
+    planned_file = storage_path(out) / "work" / "units.json"
     if planned_file.exists():
         planned = {u["shard"] for u in json.loads(planned_file.read_text())}
         every |= planned
@@ -94,14 +95,14 @@ def _downsampled(manifest: dict) -> bool:
 def check_manifest(out: Path, steps: list[str], res: CheckResult):
     from mmedc.shards.manifest import sha256_file
 
-    path = Path(out) / "manifest.json"
+    path = storage_path(out) / "manifest.json"
     if not path.exists():
         res.fail(f"manifest.json missing in {out}")
         return
     manifest = json.loads(path.read_text())
     listed, parts = set(), []
     for s in manifest.get("shards", []):
-        f = Path(out) / s["file"]
+        f = storage_path(out) / s["file"]
         listed.add(f.name)
         if not f.exists():
             res.fail(f"manifest: {s['file']} does not exist")
@@ -109,11 +110,11 @@ def check_manifest(out: Path, steps: list[str], res: CheckResult):
         if sha256_file(f) != s["sha256"]:
             res.fail(f"manifest: {s['file']} sha256 differs from the recorded {s['sha256'][:12]}…")
         cols = [c for c in ("id", "copy") if c in pq_names(f)]
-        t = pl.read_parquet(f, columns=cols)
+        t = pl.read_parquet(str(f), columns=cols)
         if t.height != s.get("rows", t.height):
             res.fail(f"manifest: {s['file']} has {t.height} rows, manifest says {s['rows']}")
         parts.append(t if "copy" in cols else t.with_columns(pl.lit(0).alias("copy")))
-    for f in sorted((Path(out) / "shards").glob("*.parquet")):
+    for f in sorted((storage_path(out) / "shards").glob("*.parquet"), key=str):
         if f.name not in listed:
             res.fail(f"manifest: shards/{f.name} exists but is not listed")
     res.checked["manifest_shards"] = len(manifest.get("shards", []))
@@ -139,9 +140,9 @@ def check_manifest(out: Path, steps: list[str], res: CheckResult):
 
 
 def pq_names(path: Path) -> list[str]:
-    import pyarrow.parquet as pq
+    from mmedc.core.storage import parquet_file
 
-    return pq.read_schema(path).names
+    return parquet_file(path).schema_arrow.names
 
 
 def check_kept_not_dropped(out: Path, steps: list[str], res: CheckResult):
@@ -162,7 +163,7 @@ def check_duplicates(out: Path, res: CheckResult):
     """A document dropped as a duplicate points (`cluster`) at the document kept in its place. With the
     run's own dedup index (work/dedup/index), that document must be one this run kept, never itself.
     (An external index of an earlier release may hold the same ids: then this check is skipped.)"""
-    if not (Path(out) / "work" / "dedup" / "index").exists():
+    if not (storage_path(out) / "work" / "dedup" / "index").exists():
         return
     lf = scan(out).select("id", "step", "decision", "cluster")
     dups = lf.filter((pl.col("decision") == "dropped") & pl.col("cluster").is_not_null()).collect()
@@ -183,7 +184,7 @@ def check_duplicates(out: Path, res: CheckResult):
 
 def check(out: Path) -> CheckResult:
     res = CheckResult()
-    out = Path(out)
+    out = storage_path(out)
     if not audit_files(out):
         res.fail(f"no audit files under {out / 'audit'}")
         return res

@@ -13,8 +13,17 @@ audit_app = typer.Typer(
     no_args_is_help=True,
 )
 
-RUN_DIR = typer.Argument(..., help="A pipeline output folder (the --out of `mmedc run`).", exists=True,
-                         file_okay=False)
+def run_dir(value: str) -> str:
+    """A run folder argument: a local folder that must exist, or a URI (s3://bucket/run) as it is."""
+    from mmedc.core.storage import is_uri
+
+    if value is not None and not is_uri(value) and not Path(value).is_dir():
+        raise typer.BadParameter(f"Directory '{value}' does not exist.")
+    return value
+
+
+RUN_DIR = typer.Argument(..., help="A pipeline output folder (the --out of `mmedc run`; a local folder or s3://...).",
+                         callback=run_dir)
 
 
 def _fail(msg: str, code: int = 2):
@@ -60,7 +69,7 @@ def compact_scores(scores: dict) -> str:
 
 @audit_app.command()
 def summary(
-    out: Path = RUN_DIR,
+    out: str = RUN_DIR,
     by: str = typer.Option("shard,step,lang", "--by", help="Group by any of shard, step, lang, source (comma-separated)."),
     shard: Optional[str] = typer.Option(None, "--shard", help="Only this shard."),
     step: Optional[str] = typer.Option(None, "--step", help="Only this step."),
@@ -83,7 +92,7 @@ def summary(
 
 @audit_app.command()
 def explain(
-    out: Path = RUN_DIR,
+    out: str = RUN_DIR,
     doc_id: str = typer.Argument(..., help="The document id: as stored (<source>:<id>) or the record's own id when only one source has it."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON records with every score."),
 ):
@@ -117,7 +126,7 @@ def explain(
 
 @audit_app.command()
 def sample(
-    out: Path = RUN_DIR,
+    out: str = RUN_DIR,
     step: str = typer.Option(..., "--step", help="The step, e.g. medical."),
     decision: Optional[str] = typer.Option(None, "--decision", help="kept, dropped or failed."),
     reason: Optional[str] = typer.Option(None, "--reason", help="Only reasons containing this text, e.g. not_medical."),
@@ -171,8 +180,8 @@ def sample(
 
 @audit_app.command()
 def diff(
-    out_a: Path = typer.Argument(..., help="The earlier run's output folder.", exists=True, file_okay=False),
-    out_b: Path = typer.Argument(..., help="The later run's output folder.", exists=True, file_okay=False),
+    out_a: str = typer.Argument(..., help="The earlier run's output folder.", callback=run_dir),
+    out_b: str = typer.Argument(..., help="The later run's output folder.", callback=run_dir),
     ids: int = typer.Option(20, "--ids", min=0, help="How many changed documents to list."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ):
@@ -209,7 +218,7 @@ def diff(
 
 @audit_app.command()
 def check(
-    out: Path = RUN_DIR,
+    out: str = RUN_DIR,
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ):
     """Verify the run: conservation per shard and step (in = kept + dropped + failed, in = previous

@@ -13,6 +13,7 @@ from pathlib import Path
 import polars as pl
 
 from mmedc.audit.schema import AUDIT_SCHEMA, DECISIONS, DROPPED, FAILED, KEPT, SCORE_COLUMNS
+from mmedc.core.storage import path as storage_path, read_parquet
 
 # Pipeline stages in the order they run (mmedc.engine.runner); the steps inside each come from data.
 STAGE_ORDER = ("ingest", "filter", "finalize")
@@ -24,7 +25,7 @@ class AuditError(ValueError):
 
 
 def audit_files(out: Path) -> list[Path]:
-    return sorted((Path(out) / "audit").glob("*/*.parquet"))
+    return sorted((storage_path(out) / "audit").glob("*/*.parquet"), key=str)  # local or a URI
 
 
 def polars_schema() -> dict:
@@ -35,15 +36,15 @@ def scan(out: Path) -> pl.LazyFrame:
     """The whole audit as one lazy frame (columns added to the schema later read as nulls)."""
     files = audit_files(out)
     if not files:
-        raise AuditError(f"no audit files under {Path(out) / 'audit'} (is {out} a pipeline output folder?)")
+        raise AuditError(f"no audit files under {storage_path(out) / 'audit'} (is {out} a pipeline output folder?)")
     return pl.scan_parquet([str(f) for f in files], schema=polars_schema(),
                            missing_columns="insert", extra_columns="ignore")
 
 
 def _markers(out: Path) -> list[dict]:
-    done = Path(out) / "work" / "done"
+    done = storage_path(out) / "work" / "done"
     found = []
-    for p in sorted(done.glob("*/*.json")) if done.is_dir() else []:
+    for p in sorted(done.glob("*/*.json"), key=str):
         try:
             found.append(json.loads(p.read_text()))
         except (OSError, json.JSONDecodeError):
@@ -61,7 +62,7 @@ def step_order(out: Path) -> list[str]:
         for i, step in enumerate(m.get("counts") or {}):
             ranked[step] = min(ranked.get(step, (rank, i)), (rank, i))
     steps = sorted(ranked, key=lambda s: ranked[s])
-    extra = sorted(p.name for p in (Path(out) / "audit").glob("*") if p.is_dir() and p.name not in ranked)
+    extra = sorted(p.name for p in (storage_path(out) / "audit").glob("*") if p.is_dir() and p.name not in ranked)
     return steps + extra
 
 
@@ -73,11 +74,10 @@ def reason_kind(col: str = "reason") -> pl.Expr:
 def lang_step(out: Path) -> str | None:
     """The first step that records a language (language ID): the source of every document's language."""
     import pyarrow.compute as pc
-    import pyarrow.parquet as pq
 
     for step in step_order(out):
-        for f in sorted((Path(out) / "audit" / step).glob("*.parquet")):
-            col = pq.read_table(f, columns=["lang"])["lang"]
+        for f in sorted((storage_path(out) / "audit" / step).glob("*.parquet"), key=str):
+            col = read_parquet(f, columns=["lang"])["lang"]
             if len(col):
                 if pc.any(pc.is_valid(col)).as_py():
                     return step
@@ -217,13 +217,13 @@ def texts(out: Path, keys: pl.DataFrame) -> pl.DataFrame:
     parts = []
     for sh in keys["shard"].unique().sort().to_list():
         ids = set(keys.filter(pl.col("shard") == sh)["id"].to_list())
-        p = Path(out) / "work" / "filtered" / f"{sh}.parquet"
+        p = storage_path(out) / "work" / "filtered" / f"{sh}.parquet"
         got = pl.DataFrame(schema={"id": pl.String, "text": pl.String, "url": pl.String})
         if p.exists():
-            got = pl.read_parquet(p, columns=["id", "text", "url"]).filter(pl.col("id").is_in(list(ids)))
+            got = pl.read_parquet(str(p), columns=["id", "text", "url"]).filter(pl.col("id").is_in(list(ids)))
         missing = ids - set(got["id"].to_list())
         if missing:
-            got = pl.concat([got, _reread(Path(out), sh, missing)])
+            got = pl.concat([got, _reread(storage_path(out), sh, missing)])
         parts.append(got.with_columns(pl.lit(sh).alias("shard")))
     if not parts:
         return pl.DataFrame(schema={"id": pl.String, "text": pl.String, "url": pl.String, "shard": pl.String})
@@ -244,7 +244,7 @@ def _reread(out: Path, shard: str, ids: set[str]) -> pl.DataFrame:
         return empty
     rows = []
     part = tuple(inp["part"]) if inp.get("part") else None
-    for rec in read_file(src, Path(inp["path"]), OcrConfig(**state.get("ocr", {})), part):
+    for rec in read_file(src, inp["path"], OcrConfig(**state.get("ocr", {})), part):
         if rec.id in ids and rec.text is not None:
             rows.append({"id": rec.id, "text": rec.text, "url": rec.url if isinstance(rec.url, str) else None})
             if len(rows) == len(ids):

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from mmedc.audit.schema import AUDIT_SCHEMA, DECISIONS, SCORE_COLUMNS
 from mmedc.core.files import ParquetStream
+from mmedc.core.storage import path as storage_path
 
 _SCORES = frozenset(SCORE_COLUMNS)
 
@@ -16,7 +17,7 @@ class AuditLog:
     def __init__(self, shard: str, audit_dir: Path | None = None, rows_per_group: int = 16384):
         """Rows are kept in memory until `write(audit_dir, steps)`, or streamed to `audit_dir` when given."""
         self.shard = shard
-        self.audit_dir = Path(audit_dir) if audit_dir else None
+        self.audit_dir = storage_path(audit_dir) if audit_dir else None
         self.rows_per_group = rows_per_group
         self.rows: dict[str, list[dict]] = {}
         self._streams: dict[str, ParquetStream] = {}
@@ -60,7 +61,7 @@ class AuditLog:
 
     def write(self, audit_dir: Path | None, steps: list[str]):
         """Put one file per step in place (an empty one for a step without rows)."""
-        audit_dir = Path(audit_dir) if audit_dir else self.audit_dir
+        audit_dir = storage_path(audit_dir) if audit_dir else self.audit_dir
         if self.audit_dir is not None and audit_dir != self.audit_dir:
             raise ValueError("a streaming AuditLog writes to the folder it was made with")
         self.audit_dir = audit_dir

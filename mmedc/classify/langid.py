@@ -54,7 +54,9 @@ def load_model(path: str = ""):
     import fasttext
 
     fasttext.FastText.eprint = lambda *a, **k: None  # silence the load-time warning on stderr
-    return fasttext.load_model(str(path or default_model_path()))
+    from mmedc.core.storage import local_copy  # a model in a bucket: this node's cached copy
+
+    return fasttext.load_model(str(local_copy(path) if path else default_model_path()))
 
 
 def _clean(text: str) -> str:

@@ -173,8 +173,11 @@ class Match:
 
 class DecontamIndex:
     def __init__(self, path: str | Path):
-        path = Path(path)
+        from mmedc.core.storage import is_uri, local_dir
+
+        path = str(path) if is_uri(path) else Path(path)
         try:
+            path = local_dir(path, ("meta.json", "ngrams.npz", "segments.jsonl"))  # a bucket: this node's copy
             self.meta = json.loads((path / "meta.json").read_text())
             z = np.load(path / "ngrams.npz")
             self.hashes, self.segments = z["hashes"], z["segments"]

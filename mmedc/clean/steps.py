@@ -108,7 +108,9 @@ class DecontamStep(Step):
         super().__init__(recipe)
         cfg = recipe.decontam
         self.min_coverage = cfg.min_coverage
-        self.index = load_index(str(recipe.base_dir / cfg.index)) if cfg.index else None
+        from mmedc.core.storage import path as storage_path  # a local folder (relative to the recipe) or a URI
+
+        self.index = load_index(str(storage_path(cfg.index, recipe.base_dir))) if cfg.index else None
 
     def process(self, docs):
         return [decontam_outcome(self.index, d["text"], self.min_coverage) for d in docs]

@@ -1,49 +1,46 @@
-"""Crash-safe writes: every output goes to a temporary name and is renamed into place, so a reader
-never sees half a file and a killed task leaves nothing under a final name. Fixed writer settings (no
-timestamps, fixed compression) keep reruns byte-identical."""
+"""Crash-safe writes: a reader never sees half a file and a killed task leaves nothing partial under
+a final name. On local disk every output goes to a temporary name and is renamed into place; on an
+object store (no rename) it is uploaded under its final name, which appears only when the upload
+completes (mmedc.core.storage.Output). Either way a task writes its outputs first and its completion
+marker last. Fixed writer settings (no timestamps, fixed compression) keep reruns byte-identical."""
 from __future__ import annotations
 
 import json
-import os
-import tempfile
-from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from mmedc.core.storage import Output, write_bytes
+
 PARQUET_OPTIONS = dict(compression="zstd", write_statistics=True)
 
 
-def _tmp(path: Path) -> str:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    return tmp
+def atomic_write_parquet(table: pa.Table, path):
+    out = Output(path)
+    try:
+        pq.write_table(table, out.file, **PARQUET_OPTIONS)
+    except BaseException:
+        out.discard()
+        raise
+    out.commit()
 
 
-def atomic_write_parquet(table: pa.Table, path: Path):
-    tmp = _tmp(Path(path))
-    pq.write_table(table, tmp, **PARQUET_OPTIONS)
-    os.replace(tmp, path)
-
-
-def atomic_write_json(obj, path: Path):
-    tmp = _tmp(Path(path))
-    with open(tmp, "w") as f:
-        json.dump(obj, f, indent=2, ensure_ascii=False, sort_keys=False)
-        f.write("\n")
-    os.replace(tmp, path)
+def atomic_write_json(obj, path):
+    data = json.dumps(obj, indent=2, ensure_ascii=False, sort_keys=False) + "\n"
+    write_bytes(path, data.encode("utf-8"))
 
 
 class ParquetStream:
-    """A Parquet file written row group by row group under a temporary name; `commit()` renames it
-    into place. Rows are buffered up to `rows_per_group` so that a filter keeping 3% of its input still
-    writes row groups of a useful size; memory is bounded by that buffer, never by the file."""
+    """A Parquet file written row group by row group (mmedc.core.storage.Output: a temporary name
+    on local disk, the final name on an object store); `commit()` puts it in place. Rows are buffered
+    up to `rows_per_group` so that a filter keeping 3% of its input still writes row groups of a
+    useful size; memory is bounded by that buffer, never by the file."""
 
-    def __init__(self, path: Path, schema: pa.Schema, rows_per_group: int = 8192):
-        self.path, self.schema, self.rows_per_group = Path(path), schema, rows_per_group
-        self._tmp = _tmp(self.path)
-        self._writer = pq.ParquetWriter(self._tmp, schema, **PARQUET_OPTIONS)
+    def __init__(self, path, schema: pa.Schema, rows_per_group: int = 8192):
+        self.schema, self.rows_per_group = schema, rows_per_group
+        self._out = Output(path)
+        self.path = self._out.path
+        self._writer = pq.ParquetWriter(self._out.file, schema, **PARQUET_OPTIONS)
         self._buf: list[dict] = []
         self._tables: list[pa.Table] = []
         self._buffered = 0
@@ -79,14 +76,14 @@ class ParquetStream:
             self._writer.write_table(pa.concat_tables(self._tables))
             self._tables, self._buffered = [], 0
 
-    def commit(self) -> Path:
+    def commit(self):
         self._flush()
         self._writer.close()  # an empty file still has the schema: it records "no rows"
-        os.replace(self._tmp, self.path)
-        return self.path
+        return self._out.commit()
 
     def abort(self):
         try:
-            self._writer.close()
-        finally:
-            Path(self._tmp).unlink(missing_ok=True)
+            self._writer.close()  # the writer closes its own state; the file is then dropped, not committed
+        except Exception:  # noqa: BLE001 - aborting after an error: the file goes anyway
+            pass
+        self._out.discard()

@@ -23,18 +23,17 @@ from __future__ import annotations
 
 import json
 import resource
-import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from mmedc.config import DedupConfig
 from mmedc.dedup.minhash import band_keys
 from mmedc.dedup.normalize import jaccard, mix64
+from mmedc.core import storage
 from mmedc.core.files import atomic_write_parquet
 
 ROW_MASK = np.int64(0xFFFFFFFF)
@@ -70,7 +69,10 @@ class Plan:
         assert all(s.index for s in self.shards[:self.n_index]), "index shards come first"
 
     def path(self, *parts) -> Path:
-        return Path(self.work, *map(str, parts))
+        p = storage.path(self.work)  # a local folder or a URI (mmedc.core.storage)
+        for part in parts:
+            p = p / str(part)
+        return p
 
 
 # ---------------------------------------------------------------- helpers
@@ -79,8 +81,14 @@ def node_part(nodes: np.ndarray, parts: int) -> np.ndarray:
 
 
 def _read(paths, column: str, value: int, columns: list[str]) -> pa.Table | None:
-    tables = [pq.read_table(p, columns=columns, filters=[(column, "=", value)]) for p in paths if Path(p).exists()]
-    tables = [t for t in tables if t.num_rows]
+    tables = []
+    for p in paths:
+        try:  # a partition no task wrote to is absent (one request fewer than asking first)
+            t = storage.read_parquet(p, columns=columns, filters=[(column, "=", value)])
+        except FileNotFoundError:
+            continue
+        if t.num_rows:
+            tables.append(t)
     return pa.concat_tables(tables) if tables else None
 
 
@@ -116,7 +124,7 @@ def shingles_of(plan: Plan, nodes: np.ndarray) -> dict[int, np.ndarray]:
     codes = nodes >> 32
     for code in np.unique(codes):
         sel = nodes[codes == code]
-        col = pq.read_table(plan.shards[int(code)].sig, columns=["shingles"]).column("shingles")
+        col = storage.read_parquet(plan.shards[int(code)].sig, columns=["shingles"]).column("shingles")
         for n in sel:
             out[int(n)] = col[int(n & ROW_MASK)].values.to_numpy()
         del col
@@ -146,8 +154,8 @@ def band_table(sig_table: pa.Table, plan: Plan) -> pa.Table:
 def stage_bands(plan: Plan, code: int) -> dict:
     t0 = time.time()
     sh = plan.shards[code]
-    t = band_table(pq.read_table(sh.sig, columns=["sig", "exact"]), plan)
-    _write_parted(t, "part", Path(sh.bands))
+    t = band_table(storage.read_parquet(sh.sig, columns=["sig", "exact"]), plan)
+    _write_parted(t, "part", sh.bands)
     return _stats(t0, rows=t.num_rows)
 
 
@@ -214,7 +222,7 @@ def _write_edges(plan: Plan, u: np.ndarray, v: np.ndarray, path: Path):
 
 
 def _edges_in(plan: Plan, step: int, p: int) -> tuple[np.ndarray, np.ndarray]:
-    t = _read(sorted(plan.path("cc", step).glob("*.parquet")), "part", p, ["u", "v"])
+    t = _read(sorted(plan.path("cc", step).glob("*.parquet"), key=str), "part", p, ["u", "v"])
     return _unique_pairs(_np(t, "u", np.int64), _np(t, "v", np.int64))
 
 
@@ -271,7 +279,7 @@ def stage_attrs(plan: Plan, code: int) -> dict:
     t0 = time.time()
     t = _read([plan.path("labels", f"{p}.parquet") for p in range(plan.parts)], "dest", code, ["node", "comp"])
     node, comp = _np(t, "node", np.int64), _np(t, "comp", np.int64)
-    sig = pq.read_table(plan.shards[code].sig, columns=["id", "chars", "exact"]).take(pa.array(node & ROW_MASK))
+    sig = storage.read_parquet(plan.shards[code].sig, columns=["id", "chars", "exact"]).take(pa.array(node & ROW_MASK))
     out = pa.table({"part": node_part(comp, plan.parts), "comp": comp, "node": node,
                     "index": np.full(len(node), plan.shards[code].index), "chars": sig.column("chars"),
                     "id": sig.column("id"), "exact": sig.column("exact")})
@@ -309,19 +317,19 @@ def stage_decide(plan: Plan, code: int) -> dict:
     if (~same).any():
         shg = shingles_of(plan, np.concatenate([node[~same], s_node[~same]]))
         sims[~same] = [jaccard(shg[int(x)], shg[int(y)]) for x, y in zip(node[~same], s_node[~same])]
-    sig = pq.read_table(sh.sig)
+    sig = storage.read_parquet(sh.sig)
     rows = node & ROW_MASK
     dups = pa.table({"id": sig.column("id").take(pa.array(rows)), "cluster": t.column("s_id") if t is not None else pa.array([], pa.string()),
                      "kind": pa.array(np.where(same, "exact", "near").tolist(), pa.string()),
                      "similarity": pa.array(sims, pa.float32())}, schema=DUP_SCHEMA).sort_by("id")
-    atomic_write_parquet(dups, Path(sh.decisions))
+    atomic_write_parquet(dups, sh.decisions)
     if plan.index_dir:  # the kept documents join the index (signatures, shingles and band keys)
         keep = np.ones(sig.num_rows, bool)
         keep[rows] = False
         kept = sig.filter(pa.array(keep))
-        base = Path(plan.index_dir, plan.batch, sh.name)
-        atomic_write_parquet(kept, base.with_name(base.name + ".sig.parquet"))
-        _write_parted(band_table(kept, plan), "part", base.with_name(base.name + ".bands.parquet"))
+        batch = storage.path(plan.index_dir) / plan.batch
+        atomic_write_parquet(kept, batch / f"{sh.name}.sig.parquet")
+        _write_parted(band_table(kept, plan), "part", batch / f"{sh.name}.bands.parquet")
     return _stats(t0, duplicates=len(node), kept=int(sig.num_rows - len(node)))
 
 
@@ -343,7 +351,7 @@ def run_plan(plan: Plan, *_deps) -> dict:
 
     ex = current()
     t0 = time.time()
-    shutil.rmtree(plan.work, ignore_errors=True)
+    storage.rmtree(plan.work)
 
     class _Task:  # fn.remote(*args) -> a handle, as the stages below are written
         def __init__(self, fn, name):
@@ -381,8 +389,7 @@ def run_plan(plan: Plan, *_deps) -> dict:
                "edges": sum(r["edges"] for r in stats["verify"]),
                "candidates": sum(r["candidates"] for r in stats["verify"]),
                "peak_rss_mb": {k: round(max(r["rss_mb"] for r in v), 1) for k, v in stats.items() if v}}
-    Path(plan.work).mkdir(parents=True, exist_ok=True)
-    Path(plan.work, "summary.json").write_text(json.dumps(summary, indent=2))
+    storage.write_bytes(plan.path("summary.json"), json.dumps(summary, indent=2).encode())
     return summary
 
 

@@ -10,12 +10,12 @@ its kept documents as a new batch. index.json is replaced atomically; one writer
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 from mmedc.config import DedupConfig
 from mmedc.dedup.cluster import Plan, Shard
 from mmedc.dedup.minhash import auto_partitions, bands_rows
+from mmedc.core import storage
 from mmedc.core.files import atomic_write_json
 
 # Settings that change shingles, signatures or band keys: an index is only usable with the same ones.
@@ -31,8 +31,10 @@ def _settings(cfg: DedupConfig, bands: int, rows: int) -> dict:
 
 
 def read_index(path: Path) -> dict | None:
-    f = Path(path) / "index.json"
-    return json.loads(f.read_text()) if f.exists() else None
+    try:  # a local folder or a URI (mmedc.core.storage)
+        return json.loads((storage.path(path) / "index.json").read_text())
+    except FileNotFoundError:
+        return None
 
 
 def make_plan(cfg: DedupConfig, work: Path, new: list[tuple[str, str, str]], n_docs: int,
@@ -53,18 +55,18 @@ def make_plan(cfg: DedupConfig, work: Path, new: list[tuple[str, str, str]], n_d
                 if b == batch:
                     continue
                 for name in idx["batches"][b]:
-                    base = Path(index_dir, b, name)
+                    base = storage.path(index_dir) / b / name
                     shards.append(Shard(f"{b}/{name}", f"{base}.sig.parquet", f"{base}.bands.parquet", True))
-        shutil.rmtree(Path(index_dir, batch), ignore_errors=True)  # a rerun replaces its own batch
+        storage.rmtree(storage.path(index_dir) / batch)  # a rerun replaces its own batch
     for name, sig, decisions in new:
-        shards.append(Shard(name, sig, str(Path(work, "bands", f"{name}.parquet")), False, decisions))
+        shards.append(Shard(name, sig, str(storage.path(work) / "bands" / f"{name}.parquet"), False, decisions))
     return Plan(cfg=cfg, bands=bands, rows=rows, parts=parts, work=str(work), shards=shards,
                 index_dir=str(index_dir) if index_dir else "", batch=batch)
 
 
 def add_batch(plan: Plan, names: list[str]):
-    idx = read_index(Path(plan.index_dir)) or {
+    idx = read_index(plan.index_dir) or {
         "settings": _settings(plan.cfg, plan.bands, plan.rows), "partitions": plan.parts, "batches": {}}
     idx["batches"][plan.batch] = names
-    atomic_write_json(idx, Path(plan.index_dir) / "index.json")
+    atomic_write_json(idx, storage.path(plan.index_dir) / "index.json")
 

@@ -10,21 +10,18 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-import pyarrow.parquet as pq
-
 from mmedc.config import Recipe
+from mmedc.core import storage
 from mmedc.core.files import ParquetStream
-
-
-def _dir(out: Path, *parts: str) -> Path:
-    return Path(out) / "work" / Path(*parts)
+from mmedc.core.layout import work as _dir
 
 
 def index_dir(recipe: Recipe, out: Path) -> Path:
+    """[dedup] index (a local folder, relative to the recipe, or a URI), else OUT/work/dedup/index."""
     idx = recipe.dedup.index
     if not idx:
         return _dir(out, "dedup", "index")
-    return Path(idx) if Path(idx).is_absolute() else recipe.base_dir / idx
+    return storage.path(idx, recipe.base_dir)
 
 
 class SignatureStream:
@@ -54,8 +51,8 @@ class SignatureStream:
 def plan_for(recipe: Recipe, shards: list[str], out: Path):
     from mmedc.dedup.index import make_plan
 
-    out = Path(out)
-    n_docs = sum(pq.read_metadata(_dir(out, "minhash", f"{s}.parquet")).num_rows
+    out = storage.path(out)
+    n_docs = sum(storage.read_parquet_metadata(_dir(out, "minhash", f"{s}.parquet")).num_rows
                  for s in shards if _dir(out, "minhash", f"{s}.parquet").exists())
     # One batch per output folder and recipe: a rerun replaces it instead of matching itself. The id is
     # kept in the folder, so a run folder that is copied or moved and then resumed keeps its batch.
@@ -63,9 +60,8 @@ def plan_for(recipe: Recipe, shards: list[str], out: Path):
     if batch_file.exists():
         batch = batch_file.read_text().strip()
     else:
-        batch = "run-" + hashlib.sha1(f"{out.resolve()}|{recipe.fingerprint()}".encode()).hexdigest()[:12]
-        batch_file.parent.mkdir(parents=True, exist_ok=True)
-        batch_file.write_text(batch + "\n")
+        batch = "run-" + hashlib.sha1(f"{storage.resolve(out)}|{recipe.fingerprint()}".encode()).hexdigest()[:12]
+        storage.write_bytes(batch_file, (batch + "\n").encode())
     new = [(s, str(_dir(out, "minhash", f"{s}.parquet")), str(_dir(out, "dedup", f"{s}.parquet"))) for s in shards]
     return make_plan(recipe.dedup, _dir(out, "dedup", "stages"), new, n_docs, index_dir(recipe, out), batch)
 
@@ -85,4 +81,4 @@ def submit(recipe: Recipe, shards: list[str], out: Path, deps: list):
 
 
 def duplicates_of(out: Path, shard: str) -> dict[str, dict]:
-    return {r["id"]: r for r in pq.read_table(_dir(out, "dedup", f"{shard}.parquet")).to_pylist()}
+    return {r["id"]: r for r in storage.read_parquet(_dir(out, "dedup", f"{shard}.parquet")).to_pylist()}

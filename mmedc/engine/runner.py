@@ -8,9 +8,10 @@ them only while that input is unchanged, and units that are no longer planned lo
 """
 from __future__ import annotations
 
+import copy
 import dataclasses
 import json
-import shutil
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,7 +19,8 @@ from pathlib import Path
 from mmedc.config import Recipe
 from mmedc.core.errors import MmedcError
 from mmedc.core.files import atomic_write_json
-from mmedc.core.layout import marker, read_marker, work
+from mmedc.core.layout import step_totals, marker, read_json, read_marker, work
+from mmedc.core import storage
 from mmedc.core.readers import READERS, WorkUnit
 from mmedc.engine import stages
 from mmedc.executor import use
@@ -30,7 +32,7 @@ class RunError(MmedcError, RuntimeError):
 
 @dataclass
 class RunResult:
-    out: Path
+    out: Path  # or a UPath for an object-store URI (mmedc.core.storage)
     manifest: dict
     seconds: float
     failed_tasks: list[str] = field(default_factory=list)
@@ -67,18 +69,19 @@ def _split(spec, src, path: Path, unit_docs: int, unit_bytes: int) -> list[tuple
         return []
 
 
-def _check_state(recipe: Recipe, out: Path, restart: bool):
+def _check_state(recipe: Recipe, out, restart: bool):
     state = work(out, "recipe.json")
     fp = recipe.fingerprint()
-    if state.exists():
-        old = json.loads(state.read_text()).get("fingerprint")
+    old_state = read_json(state)
+    if old_state is not None:
+        old = old_state.get("fingerprint")
         if old != fp:
             if not restart:
                 raise RunError(f"{out} holds a run of another recipe or settings (fingerprint {old} != {fp}); "
                                "use another --out or pass --restart to discard it")
             for sub in ("work", "audit", "shards"):
-                shutil.rmtree(out / sub, ignore_errors=True)
-            (out / "manifest.json").unlink(missing_ok=True)
+                storage.rmtree(out / sub)
+            storage.remove(out / "manifest.json")
     # The sources and OCR settings let `mmedc audit sample` re-read a dropped document's text from
     # its input (only kept text is written under work/).
     atomic_write_json({"recipe": recipe.name, "fingerprint": fp,
@@ -86,18 +89,46 @@ def _check_state(recipe: Recipe, out: Path, restart: bool):
                        "ocr": dataclasses.asdict(recipe.ocr)}, state)
 
 
-def _drop_stale(out: Path, planned: set[str]):
+def _drop_stale(out, planned: set[str]):
     """Outputs of units no longer planned (an input removed or renamed) must not reach the shards."""
     done = work(out, "done", "filter")
-    stale = {p.stem for p in done.glob("*.json")} - planned if done.is_dir() else set()
+    stale = {p.stem for p in done.glob("*.json")} - planned
     for shard in stale:
         for stage in ("filter", "finalize", "ingest"):
-            marker(out, stage, shard).unlink(missing_ok=True)
+            storage.remove(marker(out, stage, shard))
         for sub in ("filtered", "minhash", "tokenized", "dedup", "ingest"):
-            work(out, sub, f"{shard}.parquet").unlink(missing_ok=True)
+            storage.remove(work(out, sub, f"{shard}.parquet"))
         for f in (out / "audit").glob(f"*/{shard}.parquet"):
-            f.unlink()
+            storage.remove(f)
     return stale
+
+
+def ship_settings(out) -> dict[str, str]:
+    """Copies the language packs and OCR settings this process uses into OUT/work/settings/ and returns
+    the environment that points workers there: on a cluster without a shared disk (--out in a bucket)
+    every node then reads the same files the driver validated and fingerprinted."""
+    from mmedc.paths import ocr_dir, packs_dir
+
+    from mmedc.paths import pack_dirs
+
+    env = {}
+    for var, srcs, sub in (("MMEDC_PACKS", pack_dirs(), "filters"), ("MMEDC_OCR", [ocr_dir()], "ocr")):
+        dest = work(out, "settings", sub)
+        storage.rmtree(dest)
+        files: dict[str, object] = {}
+        for src in srcs:  # the pack search order: the first folder holding a pack wins
+            for f in sorted(storage.path(src).glob("*.toml"), key=str):
+                files.setdefault(f.name, f)
+        for name, f in sorted(files.items()):
+            storage.write_bytes(dest / name, f.read_bytes())
+        env[var] = str(dest)
+    return env
+
+
+def local_settings() -> dict[str, str]:
+    from mmedc.paths import ocr_dir, pack_dirs
+
+    return {"MMEDC_PACKS": os.pathsep.join(str(d) for d in pack_dirs()), "MMEDC_OCR": str(ocr_dir())}
 
 
 def validate(recipe: Recipe):
@@ -112,12 +143,12 @@ def validate(recipe: Recipe):
     get_classifier(recipe.medical.classifier)
     if not recipe.langid.model:
         default_model_path()
-    elif not Path(recipe.langid.model).exists():
+    elif not storage.path(recipe.langid.model).exists():
         raise RunError(f"[langid] model {recipe.langid.model} not found")
     return load_tokenizer(recipe.tokenize.tokenizer, recipe.tokenize.eos_token)
 
 
-def _submit_and_wait(ex, recipe: Recipe, units: list[WorkUnit], out: Path, progress: bool) -> tuple[list[str], int]:
+def _submit_and_wait(ex, recipe: Recipe, units: list[WorkUnit], out, progress: bool) -> tuple[list[str], int]:
     from mmedc.dedup import stage as dedup_stage
     from mmedc.engine.progress import StageProgress
     from mmedc.shards import writer as shard_writer
@@ -172,42 +203,37 @@ def _submit_and_wait(ex, recipe: Recipe, units: list[WorkUnit], out: Path, progr
     return failed, skipped
 
 
-def step_totals(out: Path) -> list[dict]:
-    """Per step, in the order the run ran them: documents in / kept / dropped / failed (from the markers)."""
-    totals: dict[str, dict] = {}
-    for stage in ("filter", "finalize"):
-        d = work(out, "done", stage)
-        for p in sorted(d.glob("*.json")) if d.is_dir() else []:
-            for step, c in (json.loads(p.read_text()).get("counts") or {}).items():
-                t = totals.setdefault(step, {"step": step, "in": 0, "kept": 0, "dropped": 0, "failed": 0})
-                for k in ("kept", "dropped", "failed"):
-                    t[k] += c.get(k, 0)
-                    t["in"] += c.get(k, 0)
-    return list(totals.values())
-
-
-def run(recipe: Recipe, out: Path, ray_address: str | None = None, workers: int | None = None,
+def run(recipe: Recipe, out, ray_address: str | None = None, workers: int | None = None,
         restart: bool = False, progress: bool = True, executor=None) -> RunResult:
     """Run on Ray (embedded, or the cluster at `ray_address`), or on the given executor
-    (e.g. `LocalExecutor()` for debugging: everything in this process)."""
+    (e.g. `LocalExecutor()` for debugging: everything in this process). `out` is a local folder or
+    a URI (`s3://bucket/run`): tasks read their inputs and write their outputs there directly."""
     from mmedc.shards.manifest import build_manifest
 
     t0 = time.time()
-    out = Path(out).resolve()
+    out = storage.resolve(out)
     tok = validate(recipe)
     units = plan_units(recipe)
-    out.mkdir(parents=True, exist_ok=True)
+    storage.ensure_dir(out)
     _check_state(recipe, out, restart)
     _drop_stale(out, {u.shard for u in units})
     # What this run must finish: `audit check` holds every planned unit to its markers.
     atomic_write_json([{"shard": u.shard, "source": recipe.sources[u.source_index].name, "path": u.path,
                         "part": list(u.part) if u.part else None} for u in units], work(out, "units.json"))
 
+    # The packs and OCR settings every task uses: the run folder's copy on a cluster, else this
+    # process's folders. They travel with the recipe (stages.use_run_env), so they hold also when Ray
+    # was started before the recipe was loaded; on a cluster Ray's runtime env carries them too.
+    recipe = copy.copy(recipe)
+    if ray_address:
+        recipe.worker_env = ship_settings(out)
+    elif executor is None or executor.distributed:  # in-process tasks already see this process's folders
+        recipe.worker_env = local_settings()
     started = False
     if executor is None:
         from mmedc.executor.ray_executor import RayExecutor, start
 
-        started = start(ray_address, workers)
+        started = start(ray_address, workers, recipe.worker_env if ray_address else None)
         executor = RayExecutor()
     try:
         with use(executor):

@@ -7,8 +7,9 @@ filter    one work unit (a file or a part of it), streamed batch by batch:
 finalize  one shard   → work/tokenized/<shard>.parquet                 audit: dedup, tokenize
 [shards   all shards  → shards/*.parquet                               mmedc.shards.writer]
 
-A dropped document's text never reaches the disk: only its audit rows do. Every output is written
-under a temporary name and renamed into place; the completion marker comes last.
+A dropped document's text never reaches the disk: only its audit rows do. Every output is put in
+place whole (renamed from a temporary name on local disk, a completed upload on an object store);
+the completion marker comes last.
 """
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ import pyarrow.parquet as pq
 
 from mmedc.audit import AuditLog, DROPPED, KEPT
 from mmedc.config import Recipe
+from mmedc.core import storage
 from mmedc.core.files import ParquetStream, atomic_write_json
 from mmedc.core.layout import marker, read_marker, work  # noqa: F401 - read_marker re-exported for the runner
 from mmedc.core.readers import WorkUnit
@@ -35,13 +37,9 @@ INGEST_DETAIL = ("pages", "ocr_pages", "mean_ocr_confidence", "page_errors", "ti
 
 
 def input_key(unit: WorkUnit) -> dict:
-    """What identifies a unit's input (kept in its marker): a replaced or changed file is read again."""
-    try:
-        st = os.stat(unit.path)
-        size, mtime = st.st_size, st.st_mtime_ns
-    except OSError:
-        size = mtime = None
-    return {"source": unit.source_index, "path": unit.path, "size": size, "mtime_ns": mtime,
+    """What identifies a unit's input (kept in its marker): a replaced or changed file is read again
+    (size and modification time; on an object store its ETag too)."""
+    return {"source": unit.source_index, "path": unit.path, **storage.file_key(unit.path),
             "part": list(unit.part) if unit.part else None}
 
 
@@ -58,17 +56,23 @@ def _finish(out: Path, stage: str, shard: str, t0: float, audit: AuditLog | None
     return info
 
 
+def use_run_env(recipe: Recipe):
+    """Point this worker at the packs / OCR settings folders the runner chose (mmedc.engine.runner)."""
+    os.environ.update(getattr(recipe, "worker_env", None) or {})
+
+
 def filter_unit(recipe: Recipe, unit: WorkUnit, out: Path, *_deps) -> dict:
     """Read one work unit and run it through the filter chain in batches of `[pipeline] batch_docs`."""
     from mmedc.dedup.stage import SignatureStream
     from mmedc.sources.registry import read_unit
 
+    use_run_env(recipe)
     t0 = time.time()
     src = recipe.sources[unit.source_index]
     steps = filter_steps(recipe)
     names = ["ingest"] + [s.name for s in steps]
-    fname = Path(unit.path).name
-    audit = AuditLog(unit.shard, out / "audit")
+    fname = storage.path(unit.path).name
+    audit = AuditLog(unit.shard, storage.path(out) / "audit")
     kept_docs = ParquetStream(work(out, "filtered", f"{unit.shard}.parquet"), filtered_schema(steps))
     sigs = SignatureStream(recipe, out, unit.shard)
     batch: list[dict] = []
@@ -108,11 +112,12 @@ def finalize_shard(recipe: Recipe, shard: str, out: Path, *_deps) -> dict:
     from mmedc.shards.writer import tokenized_path
 
     t0 = time.time()
-    audit = AuditLog(shard, out / "audit")
+    audit = AuditLog(shard, storage.path(out) / "audit")
     dup = duplicates_of(out, shard)
     tok = load_tokenizer(recipe.tokenize.tokenizer, recipe.tokenize.eos_token)
     rows = ParquetStream(tokenized_path(out, shard), TOKENIZED_SCHEMA)
-    src = pq.ParquetFile(work(out, "filtered", f"{shard}.parquet"))
+    filtered, fs = storage.arrow(work(out, "filtered", f"{shard}.parquet"))
+    src = pq.ParquetFile(filtered, filesystem=fs)
     cols = [c for c in ("id", "source", "text", "lang") if c in src.schema_arrow.names]  # no LID step: no lang
     try:
         for b in src.iter_batches(batch_size=recipe.tokenize.batch_size, columns=cols):

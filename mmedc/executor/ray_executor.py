@@ -7,21 +7,32 @@ import os
 
 import ray
 
+from mmedc.core.storage import ENDPOINT_ENV
 from mmedc.executor.base import Executor, Handle
 
 # Set for every task: tesseract's own threads are ~4x slower than page parallelism on few cores,
 # and tokenizers' thread pool fights Ray's workers.
 TASK_ENV = {"OMP_THREAD_LIMIT": "1", "TOKENIZERS_PARALLELISM": "false", "RAY_DEDUP_LOGS": "1"}
+# The driver's settings that workers must share: where packs / OCR settings are and where the object
+# store is (not credentials, nor MMEDC_CACHE, a path on each node: docs/cluster.md).
+FORWARD_ENV = ("MMEDC_PACKS", "MMEDC_OCR", *ENDPOINT_ENV)
 
 
-def start(address: str | None = None, workers: int | None = None) -> bool:
-    """Connect to Ray; returns True when this call started it (and so should stop it)."""
+def worker_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment every task of this run gets on a cluster (Ray's runtime_env env_vars)."""
+    env = {k: os.environ[k] for k in FORWARD_ENV if os.environ.get(k)}
+    return {**TASK_ENV, **env, **(extra or {})}
+
+
+def start(address: str | None = None, workers: int | None = None, env: dict[str, str] | None = None) -> bool:
+    """Connect to Ray; returns True when this call started it (and so should stop it). `env`: more
+    variables for every worker (the run's settings folder on a cluster)."""
     if ray.is_initialized():
         return False
     os.environ.update(TASK_ENV)
     common = dict(logging_level=logging.WARNING, log_to_driver=True, configure_logging=True)
     if address:
-        ray.init(address=address, runtime_env={"env_vars": TASK_ENV}, **common)
+        ray.init(address=address, runtime_env={"env_vars": worker_env(env)}, **common)
     else:
         # address="local": always a new embedded instance, never a cluster found via RAY_ADDRESS or /tmp/ray.
         ray.init(address="local", num_cpus=workers or os.cpu_count() or 1, include_dashboard=False, **common)

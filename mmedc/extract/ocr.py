@@ -181,8 +181,10 @@ def ocr_range(pdf_path: str, pages: list[int], settings: dict, dpi: int, orienta
     from mmedc.extract.pymupdf_import import load_pymupdf
     pymupdf = load_pymupdf()
 
+    from mmedc.core.storage import local_copy
+
     out: dict[int, PageOcr] = {}
-    with pymupdf.open(pdf_path) as doc, tempfile.TemporaryDirectory(prefix="mmedc-ocr-") as tmp, \
+    with pymupdf.open(local_copy(pdf_path)) as doc, tempfile.TemporaryDirectory(prefix="mmedc-ocr-") as tmp, \
             ThreadPoolExecutor(max(1, workers)) as pool:
         pending = []
 

@@ -148,7 +148,9 @@ def extract_pdf(rid: str, path: Path, lang: str | None, ocr: OcrConfig, max_page
     pymupdf = load_pymupdf()
 
     try:
-        doc = pymupdf.open(path)
+        from mmedc.core.storage import local_copy
+
+        doc = pymupdf.open(local_copy(path))  # a book in an object store: this node's cached copy
     except Exception as e:  # noqa: BLE001
         return Record.failed(rid, f"corrupt_pdf: {short_error(e)}")
     with doc:

@@ -10,7 +10,7 @@ def build_report(out: Path, dest: Path, check: bool = True) -> Path:
     from mmedc.report.data import gather
     from mmedc.report.html import render
 
-    page = render(gather(Path(out)), run_check(Path(out)) if check else None)
+    page = render(gather(out), run_check(out) if check else None)  # `out` may be a URI (s3://...)
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
     dest.write_text(page, encoding="utf-8")

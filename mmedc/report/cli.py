@@ -5,9 +5,12 @@ from pathlib import Path
 
 import typer
 
+from mmedc.audit.cli import run_dir
+
 
 def report(
-    out: Path = typer.Argument(..., help="A pipeline output folder (the --out of `mmedc run`).", exists=True, file_okay=False),
+    out: str = typer.Argument(..., help="A pipeline output folder (the --out of `mmedc run`; a local folder or s3://...).",
+                              callback=run_dir),
     dest: Path = typer.Option(Path("report.html"), "--out", "-o", "--output", help="The HTML file to write."),
     check: bool = typer.Option(True, "--check/--no-check", help="Run `audit check` and show its verdict (hashes every shard)."),
 ):

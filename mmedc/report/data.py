@@ -8,6 +8,7 @@ import numpy as np
 import polars as pl
 
 from mmedc.audit.query import NO_LANG, reason_kind, scan, step_order, summary, with_doc_lang
+from mmedc.core.storage import path as storage_path
 
 # Score columns drawn as histograms: (step, column, threshold: a pack attribute or a number, label,
 # medical classifier the column belongs to or None). The medical step draws the scores its classifier
@@ -61,7 +62,7 @@ def worst_shards(out: Path, n: int = 15) -> pl.DataFrame:
 
 def tokens(out: Path) -> pl.DataFrame:
     """Documents and tokens by language × source, from the output shards (what training sees)."""
-    files = sorted((Path(out) / "shards").glob("*.parquet"))
+    files = sorted((storage_path(out) / "shards").glob("*.parquet"), key=str)
     if not files:
         return pl.DataFrame(schema={"lang": pl.String, "source": pl.String, "docs": pl.Int64, "tokens": pl.Int64})
     return (pl.scan_parquet([str(f) for f in files]).select("lang", "source", "n_tokens")
@@ -135,7 +136,7 @@ def duplicates(out: Path) -> pl.DataFrame:
 
 
 def gather(out: Path) -> dict:
-    out = Path(out)
+    out = storage_path(out)  # a local folder or a URI
     mpath = out / "manifest.json"
     manifest = json.loads(mpath.read_text()) if mpath.exists() else {}
     steps, langs, cells = funnel(out)

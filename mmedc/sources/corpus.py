@@ -8,6 +8,7 @@ from typing import Iterator
 
 import pyarrow.parquet as pq
 
+from mmedc.core import storage
 from mmedc.core.errors import short_error
 from mmedc.core.readers import reader
 from mmedc.core.record import Record
@@ -31,7 +32,7 @@ def _gzip_lines(path: Path, chunk: int = 1 << 20) -> Iterator[bytes]:
     """Lines of a gzip file, streamed, so that everything before a truncation or corruption is kept
     (gzip.open loses the whole buffered block). Concatenated gzip members are followed."""
     d, fed, buf = zlib.decompressobj(wbits=31), False, b""
-    with open(path, "rb") as f:
+    with storage.open_input(path) as f:
         while raw := f.read(chunk):
             while raw:
                 buf += d.decompress(raw)
@@ -50,15 +51,15 @@ def _gzip_lines(path: Path, chunk: int = 1 << 20) -> Iterator[bytes]:
 def split_jsonl(src, path: Path, unit_docs: int, unit_bytes: int) -> list[tuple[int, int, int | None]]:
     """Byte ranges of about `unit_bytes` for a plain JSONL file (a gzip stream cannot be entered in the
     middle: it stays one unit). A range owns the lines that start inside it."""
-    size = Path(path).stat().st_size
-    if path.name.endswith(".gz") or size <= unit_bytes:
+    size = storage.size(path)
+    if storage.path(path).name.endswith(".gz") or size <= unit_bytes:
         return [(0, size, None)]
     return [(a, min(a + unit_bytes, size), None) for a in range(0, size, unit_bytes)]
 
 
 def _plain_lines(path: Path, start: int, end: int) -> Iterator[tuple[int, bytes]]:
     """(byte offset, line) for the lines that start in [start, end)."""
-    with open(path, "rb") as f:
+    with storage.open_input(path) as f:
         pos = start
         if start > 0:  # the line running across `start` belongs to the range before
             f.seek(start - 1)
@@ -75,7 +76,7 @@ def _plain_lines(path: Path, start: int, end: int) -> Iterator[tuple[int, bytes]
 def read_jsonl(src, path: Path, part: tuple[int, int] | None = None) -> Iterator[Record]:
     """A whole file's records (fallback ids `file#line`), or the lines starting in the byte range
     `part` of a plain file (fallback ids `file@offset`, since line numbers are unknown mid-file)."""
-    path = Path(path)
+    path = storage.path(path)
     base = f"{src.name}:{path.name}"
     n = 0
     try:
@@ -105,13 +106,14 @@ def read_jsonl(src, path: Path, part: tuple[int, int] | None = None) -> Iterator
 
 
 def _whole_lines(path: Path) -> Iterator[bytes]:
-    with open(path, "rb") as f:
+    with storage.open_input(path) as f:
         yield from f
 
 
 def split_parquet(src, path: Path, unit_docs: int, unit_bytes: int) -> list[tuple[int, int, int | None]]:
     """Row ranges made of whole row groups, about `unit_docs` rows each (from the footer only)."""
-    md = pq.read_metadata(path)
+    where, fs = storage.arrow(path)
+    md = pq.read_metadata(where, filesystem=fs)
     parts, start, rows = [], 0, 0
     for g in range(md.num_row_groups):
         rows += md.row_group(g).num_rows
@@ -127,11 +129,12 @@ def split_parquet(src, path: Path, unit_docs: int, unit_bytes: int) -> list[tupl
 def read_parquet(src, path: Path, part: tuple[int, int] | None = None, batch_size: int = 2048) -> Iterator[Record]:
     """Rows of a Parquet file (or the rows [start, end) of `part`, made of whole row groups), read
     batch by batch and only the columns a record uses beyond the text: memory stays per batch."""
-    path = Path(path)
+    path = storage.path(path)
     base = f"{src.name}:{path.name}"
     n = part[0] if part else 0
     try:
-        pf = pq.ParquetFile(path)
+        where, fs = storage.arrow(path)
+        pf = pq.ParquetFile(where, filesystem=fs)
         if src.text_field not in pf.schema_arrow.names:
             yield Record.failed(base if not part else f"{base}#{n + 1}", f"missing_field: {src.text_field!r} not in {pf.schema_arrow.names}")
             return

@@ -5,6 +5,7 @@ from pathlib import Path
 from typing import Iterator
 
 from mmedc.core.readers import READERS, WorkUnit
+from mmedc.core.storage import path as storage_path
 from mmedc.core.record import Record
 
 
@@ -16,8 +17,8 @@ def read_file(src, path: Path, ocr=None, part: tuple[int, int] | None = None) ->
         kw["part"] = part
     if "ocr" in spec.options:
         kw["ocr"] = ocr
-    return spec.read(src, Path(path), **kw)
+    return spec.read(src, storage_path(path), **kw)  # a Path, or a UPath for a URI
 
 
 def read_unit(src, unit: WorkUnit, ocr=None) -> Iterator[Record]:
-    return read_file(src, Path(unit.path), ocr, unit.part)
+    return read_file(src, unit.path, ocr, unit.part)

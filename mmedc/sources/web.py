@@ -104,7 +104,7 @@ def _gzip_damage(path: Path) -> str | None:
     if not path.name.endswith(".gz"):
         return None
     d, fed = zlib.decompressobj(wbits=31), False
-    with open(path, "rb") as f:
+    with path.open("rb") as f:  # a Path or a UPath (mmedc.core.storage)
         while chunk := f.read(1 << 20):
             while chunk:
                 try:
@@ -150,7 +150,7 @@ def read_warc(src, path: Path) -> Iterator[Record]:
     while True:
         it = None
         try:
-            with (gzip.open(path, "rb") if whole_gzip else open(path, "rb")) as f:
+            with (gzip.open(path.open("rb"), "rb") if whole_gzip else path.open("rb")) as f:
                 f.seek(start)
                 it = bounded_iterator(f, arc2warc=True)
                 for i, rec in enumerate(it, 1):

@@ -42,7 +42,7 @@ def _tables(model: str, steps: int, res):
 @train_app.callback()
 def train(
     ctx: typer.Context,
-    shards: Optional[Path] = typer.Option(None, "--shards", help="A run folder made by `mmedc run` (manifest.json + shards/), or its shards/ folder. Required for training."),
+    shards: Optional[str] = typer.Option(None, "--shards", help="A run folder made by `mmedc run` (manifest.json + shards/), or its shards/ folder (local or s3://...). Required for training."),
     model: str = typer.Option("tiny-llama", "--model", help="Preset (tiny-llama, llama3-1b, llama3-8b), a config JSON, or a local Hugging Face checkpoint folder (config.json + safetensors) to continue from."),
     preset: Optional[str] = typer.Option(None, "--preset", help="Hyper-parameter preset over the model's defaults, e.g. mmed-llama3 (MMed-Llama 3's recipe, global batch scaled to the workers)."),
     out: Path = typer.Option(Path("out/train"), "--out", "-o", help="Checkpoints (checkpoints/run-N/step-N/), metrics.jsonl, validation.json."),

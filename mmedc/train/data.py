@@ -31,7 +31,8 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
+
+from mmedc.core import storage
 
 IGNORE_INDEX = -100
 
@@ -55,8 +56,9 @@ class ShardSet:
 
 
 def load_shards(path: str | Path) -> ShardSet:
-    """`path`: a run folder (holding manifest.json), its shards/ folder, or the manifest itself."""
-    p = Path(path).expanduser().resolve()
+    """`path`: a run folder (holding manifest.json), its shards/ folder, or the manifest itself; a
+    local path or a URI (s3://bucket/run: each worker reads the shards from the bucket)."""
+    p = storage.resolve(path)
     if not p.exists():
         raise ShardsError(f"{path} not found")
     candidates = [p] if p.is_file() else [p / "manifest.json"] + ([p.parent / "manifest.json"] if p.name == "shards" else [])
@@ -89,11 +91,11 @@ def held_out(ids, fraction: float) -> np.ndarray:
 
 
 def _columns(path: Path, columns: list[str]) -> pa.Table:
-    have = set(pq.read_schema(path).names)
+    have = set(storage.read_parquet_metadata(path).schema.to_arrow_schema().names)
     missing = [c for c in columns if c not in have]
     if missing:
         raise ShardsError(f"{path}: no column {', '.join(missing)} (needed for the validation split)")
-    return pq.read_table(path, columns=columns)
+    return storage.read_parquet(path, columns=columns)
 
 
 def _flatten(col) -> tuple[np.ndarray, np.ndarray]:
@@ -168,7 +170,7 @@ class PackedSequences:
         key = (epoch if self.seed is not None else 0, i)
         if key not in self._cache:
             f = self.shards.files[i]
-            t = pq.read_table(f, columns=["input_ids"] + (["id"] if self.val_fraction > 0 else []))
+            t = storage.read_parquet(f, columns=["input_ids"] + (["id"] if self.val_fraction > 0 else []))
             col = t["input_ids"].combine_chunks()
             rows = np.arange(len(col))
             if self.val_fraction > 0:
@@ -251,7 +253,7 @@ def validation_set(shards: ShardSet, seq_len: int, fraction: float, max_tokens: 
             tokens[lang] = tokens.get(lang, 0) + int(n_tok[row])
     streams: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {}
     for fi, picks in chosen.items():
-        col = pq.read_table(shards.files[fi], columns=["input_ids"])["input_ids"].combine_chunks()
+        col = storage.read_parquet(shards.files[fi], columns=["input_ids"])["input_ids"].combine_chunks()
         for lang, row in picks:
             ids = np.asarray(col[row].values.to_numpy(zero_copy_only=False), dtype=np.int64)
             starts = np.zeros(len(ids), dtype=bool)

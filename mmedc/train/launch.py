@@ -8,6 +8,7 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from mmedc.core import storage
 from mmedc.train.loop import STATE_FILE
 
 
@@ -104,7 +105,7 @@ def train(shards: str | Path, model: str, out: str | Path, steps: int, device: s
     first = json.loads((ckpt / STATE_FILE).read_text())["step"] if ckpt else 0
     if first >= steps and not eval_only:
         raise TrainError(f"the checkpoint is at step {first}: nothing left to do for --steps {steps}")
-    cfg = {"shards": str(Path(shards).resolve()), "model": model, "out": str(out), "device": device,
+    cfg = {"shards": str(storage.resolve(shards)), "model": model, "out": str(out), "device": device,
            "strategy": strategy, "steps": steps, "stop_after": stop_after, "seed": seed, "train": hp,
            "log_every": log_every, "threads": 1, "progress": progress,
            "activation_checkpointing": device == "cuda" if activation_checkpointing is None else activation_checkpointing,
