@@ -318,6 +318,94 @@ def datatrove_job(inp: Path, out: Path, tasks: int, workers: int = WORKERS, logs
                           skip_completed=False).run()
 
 
+# ------------------------------------------------------------------------------------ stage rates
+
+def measure_stages(files: list[Path], per_file: int = 500) -> dict[str, float]:
+    """Documents per CPU-second of one core for each stage's own code, in this process, on the first
+    documents of each file (ingest: reading all of them through the parquet reader). A stage whose code
+    cannot be called (an API moved) is left out, and `mmedc plan` keeps its default."""
+    import pyarrow.parquet as pq
+
+    from mmedc.classify.packs import load_pack
+
+    by_lang = {}
+    for f in files:
+        lang = f.name.split("_")[0]
+        by_lang.setdefault(lang, []).extend(pq.ParquetFile(f).read_row_group(0, columns=["text"])
+                                            .column("text").to_pylist()[:per_file])
+    packs = {c: load_pack(c) for c in by_lang}
+    n = sum(len(v) for v in by_lang.values())
+
+    def timed(fn, count=n) -> float:
+        fn({c: v[:2] for c, v in by_lang.items()})  # warm up: models, automatons
+        t0 = time.process_time()
+        fn(by_lang)
+        return count / max(time.process_time() - t0, 1e-6)
+
+    def ingest(d):
+        from mmedc.config import SourceConfig
+        from mmedc.sources.corpus import read_parquet
+
+        src = SourceConfig(name="x", kind="parquet", paths=[])
+        for f in files:  # every row (the warm-up reads them too: a second or two at 1×)
+            for _ in read_parquet(src, f):
+                pass
+
+    def langid(d):
+        from mmedc.classify.langid import LanguageIdentifier
+
+        lid = LanguageIdentifier(list(packs.values()))
+        for v in d.values():
+            lid.identify(v)
+
+    def medical(d):
+        from mmedc.classify.medical import get_classifier
+
+        clf = get_classifier("terms")
+        for c, v in d.items():
+            clf.score(v, packs[c])
+
+    def quality(d):
+        from mmedc.clean.quality import assess, rules_for_pack
+
+        for c, v in d.items():
+            r = rules_for_pack(packs[c])
+            for t in v:
+                assess(t, r, packs[c].cjk)
+
+    def pii(d):
+        from mmedc.clean.pii import rules_for_pack, scrub
+
+        for c, v in d.items():
+            r = rules_for_pack(packs[c])
+            for t in v:
+                scrub(t, r)
+
+    def dedup(d):
+        from mmedc.config import DedupConfig
+        from mmedc.dedup.minhash import signature_table
+
+        docs = [{"id": i, "text": t, "lang": c} for c, v in d.items() for i, t in enumerate(v)]
+        signature_table(docs, DedupConfig(), {"zh", "ja"})
+
+    def tokenize(d):
+        from mmedc.shards.tokenizer import load_tokenizer
+
+        tok = load_tokenizer("llama3")
+        for v in d.values():
+            tok.encode(v)
+
+    rows = sum(pq.ParquetFile(f).metadata.num_rows for f in files)
+    out = {}
+    for name, fn, count in [("ingest", ingest, rows), ("langid", langid, n), ("medical", medical, n),
+                            ("quality", quality, n), ("pii", pii, n), ("dedup", dedup, n), ("tokenize", tokenize, n)]:
+        try:
+            out[name] = round(timed(fn, count), 1)
+        except Exception as e:  # noqa: BLE001 - an API that moved leaves that stage at its default
+            print(f"  stage {name}: not measured ({type(e).__name__}: {e})")
+    return out
+
+
 # ----------------------------------------------------------------------------------------------- bench
 
 def factors_from_env(default: str = "1,4,16") -> list[int]:
