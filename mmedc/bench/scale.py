@@ -87,7 +87,10 @@ def load_pools(data_dir: Path | None = None) -> TextPools:
                 pools.general[c] += _sentences(t, c)
             pools.medical[c] = [t for _, _, t in MEDICAL.get(c, [])]
         pools.origin = "the project's sample texts (no dev data)"
-    for c in LANGS:
+    for c in LANGS:  # exam sets repeat a passage over several questions: one record per opening
+        for pool in (pools.general, pools.medical):
+            firsts: set[str] = set()
+            pool[c] = [t for t in pool[c] if not (t[:150] in firsts or firsts.add(t[:150]))]
         if not pools.general[c] or not pools.medical[c]:
             raise ValueError(f"no {'general' if not pools.general[c] else 'medical'} texts for {c} in {pools.origin}")
     return pools
@@ -148,10 +151,10 @@ def write_corpus(dest: Path, n_docs: int, n_files: int = 6, *, rows: list[int] |
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    pools = pools or load_pools()
     rows = rows or corpus_rows(n_docs, n_files)
     if len(rows) != n_files or sum(rows) != n_docs:
         raise ValueError(f"rows {rows} do not split {n_docs} documents into {n_files} files")
+    pools = pools or load_pools()
     dest = Path(dest)
     dest.mkdir(parents=True, exist_ok=True)
     schema = pa.schema([("text", pa.string()), ("timestamp", pa.string()), ("url", pa.string()),

@@ -37,7 +37,10 @@ def human_core_hours(h: float) -> str:
     return "<0.01" if 0 < h < 0.01 else f"{h:,.2f}" if h < 100 else f"{h:,.0f}"
 
 
-HOW = {"exact": "counted", "estimated": "sampled", "assumed": "assumed", "not found": "NOT FOUND"}
+# Marks after a source's name: how its size is known (a legend is printed under the table).
+MARK = {"exact": "", "estimated": "~", "assumed": "*", "not found": "?"}
+LEGEND = {"~": "~ size from sampled files", "*": "* size assumed (--assume-docs / [sources.NAME])",
+          "?": "? files not found, not counted"}
 
 
 def render(plan, console, detail: bool = False) -> None:
@@ -58,7 +61,7 @@ def render(plan, console, detail: bool = False) -> None:
                   ["source", "step", "documents", "core-h", "wall", "disk"])
         for sp in plan.sources:
             c = sp.count
-            labels = [c.name, f"{c.kind}, {HOW.get(sp.how, sp.how)}"]
+            labels = [c.name + MARK.get(sp.how, "?"), c.kind]
             if not sp.stages:
                 t.add_row(labels[0], "-", "-", "-", "-", "-")
                 t.add_row(labels[1], "", "", "", "", "", end_section=True)
@@ -73,7 +76,7 @@ def render(plan, console, detail: bool = False) -> None:
     for sp in plan.sources:
         c = sp.count
         docs = human_count(sp.docs) + (f" ({human_count(sp.pages)} p)" if c.kind == "pdf" and sp.pages else "")
-        name = f"{c.name} [dim]{c.kind}, {HOW.get(sp.how, sp.how)}[/]"
+        name = f"{c.name}{MARK.get(sp.how, '?')} [dim]{c.kind}[/]"
         if not sp.stages:
             t.add_row(name, "-", "-", "-", "-", "-")
             continue
@@ -90,13 +93,15 @@ def render(plan, console, detail: bool = False) -> None:
     t.add_row("total", f"{human_count(kept)} kept", human_core_hours(plan.core_hours), "", wall(plan.core_hours),
               human_bytes(plan.disk_bytes))
     console.print(t)
+    marks = sorted({MARK.get(sp.how, "?") for sp in plan.sources} - {""})
+    if marks:
+        console.print("; ".join(LEGEND[m] for m in marks), style="dim", markup=False)
+    lost = [sp.count.name for sp in plan.sources if sp.how == "not found"]
+    if lost:
+        console.print(f"[yellow]not found, not counted: {', '.join(lost)} (--assume-docs NAME=N)[/]")
     for sp in plan.sources:
-        c = sp.count
-        if c.missing:
-            what = "size assumed" if sp.how == "assumed" else "not counted (--assume-docs NAME=N)"
-            console.print(f"[yellow]{c.name}: not found: {', '.join(c.missing)}; {what}[/]")
-        for e in c.errors[:3]:
-            console.print(f"[yellow]{c.name}: {e}[/]")
+        for e in sp.count.errors[:3]:
+            console.print(f"[yellow]{sp.count.name}: {e}[/]")
     if plan.rates_measured:
         console.print(f"rates: {plan.rates_measured}", style="dim")
 

@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from mmedc.plan.count import SourceCount, count_source
-from mmedc.plan.rates import load_rates
+from mmedc.plan.rates import SOURCE_KEYS, load_rates
 
 
 class PlanError(ValueError):
@@ -198,7 +198,10 @@ def parse_assume(items: list[str]) -> dict[str, dict]:
         except tomllib.TOMLDecodeError as e:
             raise PlanError(f"{p}: invalid TOML: {e}") from None
         for name, v in data.items():
-            out.setdefault(name, {}).update(v if isinstance(v, dict) else {"docs": float(v)})
+            v = v if isinstance(v, dict) else {"docs": v}
+            if set(v) - SOURCE_KEYS or not all(isinstance(x, (int, float)) for x in v.values()):
+                raise PlanError(f"{p} [{name}]: numbers for keys among {sorted(SOURCE_KEYS)}, got {v}")
+            out.setdefault(name, {}).update({k: float(x) for k, x in v.items()})
     return out
 
 
