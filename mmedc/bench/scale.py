@@ -200,6 +200,7 @@ def write_corpus(dest: Path, n_docs: int, n_files: int = 6, *, rows: list[int] |
 class Measured:
     seconds: float = 0.0
     cpu_seconds: float = 0.0
+    reaped_cpu_seconds: float = 0.0
     peak_rss: int = 0  # largest single process
     peak_name: str = ""
     peak_tree_rss: int = 0  # the whole tree at one moment
@@ -213,7 +214,10 @@ def run_sampled(cmd: list[str], env: dict | None = None, interval: float = 0.2, 
     seconds: per-process peak RSS and CPU time (the last sample of each process)."""
     import psutil
 
+    import resource
+
     m = Measured()
+    r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     logf = open(log, "wb") if log else subprocess.DEVNULL
     t0 = time.perf_counter()
     p = subprocess.Popen(cmd, env=env, stdout=logf, stderr=subprocess.STDOUT, start_new_session=True)
@@ -246,14 +250,24 @@ def run_sampled(cmd: list[str], env: dict | None = None, interval: float = 0.2, 
 
     th = threading.Thread(target=sample, daemon=True)
     th.start()
-    m.rc = p.wait()
+    try:
+        m.rc = p.wait()
+    except BaseException:  # interrupted: the child's whole session (Ray included) goes with us
+        import signal
+
+        os.killpg(p.pid, signal.SIGTERM)
+        raise
     m.seconds = time.perf_counter() - t0
     done.set()
     th.join()
     if log:
         logf.close()
         m.log = log.read_text(errors="replace")[-3000:]
-    m.cpu_seconds = sum(cpu.values())
+    r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    # Descendants reaped by their parents add to the child's rusage: a check on the sampling, which
+    # misses the last < 0.2 s of each process. The larger of the two is used.
+    m.reaped_cpu_seconds = (r1.ru_utime + r1.ru_stime) - (r0.ru_utime + r0.ru_stime)
+    m.cpu_seconds = max(sum(cpu.values()), m.reaped_cpu_seconds)
     m.processes = len(cpu)
     return m
 
@@ -399,7 +413,7 @@ def measure_stages(files: list[Path], per_file: int = 500) -> dict[str, float]:
             tok.encode(v)
 
     rows = sum(pq.ParquetFile(f).metadata.num_rows for f in files)
-    out = {}
+    out = {"bytes_per_doc": round(sum(len(t.encode()) for v in by_lang.values() for t in v) / n, 1)}
     for name, fn, count in [("ingest", ingest, rows), ("langid", langid, n), ("medical", medical, n),
                             ("quality", quality, n), ("pii", pii, n), ("dedup", dedup, n), ("tokenize", tokenize, n)]:
         try:
@@ -446,7 +460,7 @@ def _audit_counts(out: Path) -> dict:
         return {"error": str(e)}
 
 
-def measure_factor(factor: int, root: Path, pools: TextPools) -> dict:
+def measure_factor(factor: int, root: Path, pools: TextPools, stages: bool = False) -> dict:
     n = BASE_DOCS * factor
     inp = root / f"x{factor}" / "in"
     t0 = time.perf_counter()
@@ -470,8 +484,9 @@ def measure_factor(factor: int, root: Path, pools: TextPools) -> dict:
     if mm.rc != 0:
         print(f"mmedc run failed (rc {mm.rc}):\n{mm.log}", flush=True)
     counts = _audit_counts(out) if mm.rc == 0 else {}
-    mm_sizes = {"work": du(out / "work"), "audit": du(out / "audit"), "shards": du(out / "shards")}
-    print(f"  mmedc run: {mm.seconds:.0f}s, {mm.cpu_seconds:.0f} CPU-s, peak RSS {_fmt_bytes(mm.peak_rss)} "
+    mm_sizes = {"work": du(out / "work"), "audit": du(out / "audit"), "shards": du(out / "shards"),
+                "work_by_dir": {d.name: du(d) for d in sorted((out / "work").glob("*")) if d.is_dir()}}
+    print(f"  mmedc run: {mm.seconds:.0f}s, {mm.cpu_seconds:.0f} CPU-s ({mm.reaped_cpu_seconds:.0f} reaped), peak RSS {_fmt_bytes(mm.peak_rss)} "
           f"({mm.peak_name})", flush=True)
     if mm.rc == 0:  # the output is big at 16×; keep disk for datatrove
         shutil.rmtree(out / "work", ignore_errors=True)
@@ -484,9 +499,15 @@ def measure_factor(factor: int, root: Path, pools: TextPools) -> dict:
     dt_kept = 0
     if dt.rc == 0:
         dt_kept = sum(pq.ParquetFile(f).metadata.num_rows for f in dt_out.glob("*.parquet"))
-    print(f"  datatrove: {dt.seconds:.0f}s, {dt.cpu_seconds:.0f} CPU-s, peak RSS {_fmt_bytes(dt.peak_rss)} "
+    print(f"  datatrove: {dt.seconds:.0f}s, {dt.cpu_seconds:.0f} CPU-s ({dt.reaped_cpu_seconds:.0f} reaped), peak RSS {_fmt_bytes(dt.peak_rss)} "
           f"({dt.peak_name}), {dt_kept:,} kept", flush=True)
-    res = {"factor": factor, "docs": n, "files": len(files), "largest_rows": md.num_rows, "input_bytes": in_bytes,
+    stage_rates, stage_bytes = {}, 0.0
+    if stages:  # each step's own code, in this process, for `mmedc plan` (--write-rates)
+        print("  timing each step's code on this corpus ...", flush=True)
+        stage_rates = measure_stages(files)
+        stage_bytes = stage_rates.pop("bytes_per_doc", 0.0)
+    res = {"stage_rates": stage_rates, "stage_bytes_per_doc": stage_bytes,
+           "factor": factor, "docs": n, "files": len(files), "largest_rows": md.num_rows, "input_bytes": in_bytes,
            "text_bytes": _text_bytes(files), "mmedc": mm, "mmedc_sizes": mm_sizes, "audit": counts,
            "datatrove": dt, "datatrove_bytes": du(dt_out), "datatrove_kept": dt_kept}
     shutil.rmtree(root / f"x{factor}", ignore_errors=True)
@@ -545,39 +566,61 @@ def run(factors: list[int] | None = None, write_rates: bool = False):
     root = Path(tempfile.mkdtemp(prefix="mmedc-scale-", dir=os.environ.get("MMEDC_BENCH_TMP")))
     results = []
     try:
-        for f in factors:
-            results.append(measure_factor(f, root, pools))
+        for i, f in enumerate(factors):
+            results.append(measure_factor(f, root, pools, stages=write_rates and i == 0))
             print_table(results)
     finally:
         shutil.rmtree(root, ignore_errors=True)
     for r in results:
+        print(f"{r['factor']}× work/ by folder: " + ", ".join(
+            f"{k} {_fmt_bytes(v)}" for k, v in r["mmedc_sizes"]["work_by_dir"].items()))
         print(f"{r['factor']}× audit rows per step: " + ", ".join(
             f"{step} {sum(v.values()):,} ({v.get('kept', 0):,} kept)" for step, v in r["audit"].items()
             if isinstance(v, dict)))
     if write_rates and results:
         from mmedc.plan.rates import update_measured
 
-        path = update_measured(rates_from_results(results))
-        print(f"measured rates written to {path}")
+        measured = rates_from_results(results)
+        path = update_measured(measured)
+        print(f"measured rates written to {path}: {json.dumps(measured, ensure_ascii=False)}")
     return results
 
 
 def rates_from_results(results: list[dict]) -> dict:
-    """What `mmedc plan` uses from this run: the end-to-end CPU cost of a general-corpus Parquet
-    document, and disk per document (audit rows, work/ and shards per kept text byte)."""
+    """What `mmedc plan` takes from this run (mmedc.plan.rates.update_measured): each step's rate
+    (timed on the first factor's corpus), the overhead of the whole run over the sum of its steps'
+    own CPU (the audit says how many documents reached each step), and disk per audit row / kept byte."""
+    from mmedc.plan.rates import load_rates
+
+    timed = next((r for r in results if r["stage_rates"]), None)
     r = max((r for r in results if r["mmedc"].rc == 0), key=lambda r: r["docs"])
-    mm, s, audit = r["mmedc"], r["mmedc_sizes"], r["audit"]
-    rows = sum(sum(v.values()) for v in audit.values() if isinstance(v, dict)) or 1
-    kept_final = max((v.get("kept", 0) for k, v in audit.items() if k in ("tokenize", "dedup")), default=0)
-    return {
-        "measured_on": f"{r['docs']:,} CulturaX-shaped documents, mmedc run --workers {WORKERS}, "
-                       f"{time.strftime('%Y-%m-%d')}",
-        "parquet_general_docs_per_core_s": round(r["docs"] / mm.cpu_seconds, 1),
-        "datatrove_docs_per_core_s": round(r["docs"] / r["datatrove"].cpu_seconds, 1) if r["datatrove"].cpu_seconds else 0,
-        "audit_bytes_per_row": round(s["audit"] / rows, 1),
-        "bytes_per_doc": round(r["text_bytes"] / r["docs"], 1),
-        "shard_bytes_per_kept_doc": round(s["shards"] / kept_final, 1) if kept_final else 0,
+    mm, s, audit = r["mmedc"], r["mmedc_sizes"], {k: v for k, v in r["audit"].items() if isinstance(v, dict)}
+    steps = dict(load_rates()["steps"], **(timed["stage_rates"] if timed else {}))
+    ingest_rate = timed["stage_rates"].get("ingest") if timed else load_rates()["ingest"]["parquet"]
+    own = r["docs"] / ingest_rate + sum(sum(v.values()) / steps[k] for k, v in audit.items()
+                                         if k != "ingest" and steps.get(k))
+    rows = sum(sum(v.values()) for v in audit.values()) or 1
+    per_doc = r["text_bytes"] / r["docs"]
+    into_dedup = sum(audit.get("dedup", {}).values())
+    kept = audit.get("tokenize", {}).get("kept", 0)
+    out = {
+        "on": f"2-core machine, {time.strftime('%Y-%m-%d')}: steps' code timed by mmedc.bench.scale on "
+              f"the first 500 documents of each file of a CulturaX-shaped corpus (~{per_doc:,.0f} B each); overhead and disk from "
+              f"`mmedc run --workers {WORKERS}` on {r['docs']:,}; html/warc/pdf from docs/web.md and docs/books.md",
+        "steps": {k: v for k, v in (timed["stage_rates"] if timed else {}).items()},
+        "end_to_end_docs_per_core_s": round(r["docs"] / mm.cpu_seconds, 1),
+        "datatrove_docs_per_core_s": round(r["docs"] / r["datatrove"].cpu_seconds, 1) if r["datatrove"].cpu_seconds else 0.0,
+        "overhead": round(mm.cpu_seconds / own, 2) if own else 1.0,
+        "ref_bytes": round(timed["stage_bytes_per_doc"] if timed else per_doc, 1),
+        "disk": {"audit_bytes_per_row": round(s["audit"] / rows, 1)},
     }
+    if into_dedup:
+        dedup_dir = sum(v for k, v in s["work_by_dir"].items() if k in ("dedup", "minhash"))  # signatures, index
+        out["disk"]["work_bytes_per_kept_byte"] = round((s["work"] - dedup_dir) / (into_dedup * per_doc), 2)
+        out["disk"]["dedup_bytes_per_doc"] = round(dedup_dir / into_dedup, 1)
+    if kept:
+        out["disk"]["shard_bytes_per_kept_byte"] = round(s["shards"] / (kept * per_doc), 3)
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:

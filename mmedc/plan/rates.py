@@ -121,6 +121,8 @@ def update_measured(measured: dict, path: Path = DEFAULT_PATH) -> Path:
     rates.setdefault("steps", {}).update({k: v for k, v in measured.get("steps", {}).items() if k != "ingest"})
     if "ingest" in measured.get("steps", {}):
         rates.setdefault("ingest", {})["parquet"] = measured["steps"]["ingest"]
+    if measured.get("ref_bytes"):
+        rates.setdefault("length", {})["ref_bytes"] = measured["ref_bytes"]
     if "overhead" in measured:
         rates.setdefault("overhead", {})["factor"] = measured["overhead"]
     rates.setdefault("disk", {}).update(measured.get("disk", {}))
