@@ -616,7 +616,9 @@ def rates_from_results(results: list[dict]) -> dict:
     }
     if into_dedup:
         dedup_dir = sum(v for k, v in s["work_by_dir"].items() if k in ("dedup", "minhash"))  # signatures, index
-        out["disk"]["work_bytes_per_kept_byte"] = round((s["work"] - dedup_dir) / (into_dedup * per_doc), 2)
+        ingest_dir = s["work_by_dir"].get("ingest", 0)  # a copy of every ingested text, where the engine keeps one
+        out["disk"]["work_bytes_per_input_byte"] = round(ingest_dir / r["text_bytes"], 3)
+        out["disk"]["work_bytes_per_kept_byte"] = round((s["work"] - dedup_dir - ingest_dir) / (into_dedup * per_doc), 2)
         out["disk"]["dedup_bytes_per_doc"] = round(dedup_dir / into_dedup, 1)
     if kept:
         out["disk"]["shard_bytes_per_kept_byte"] = round(s["shards"] / (kept * per_doc), 3)

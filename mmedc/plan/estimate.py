@@ -157,6 +157,8 @@ def plan_source(sc: SourceCount, order: list[str], rates: dict, assume: dict) ->
             kept = over.get("medical_kept", rates["medical_kept"].get(kind, 1.0)) if step == "medical" \
                 else rates["kept"].get(step, 1.0)
         bytes_ = cur * disk["audit_bytes_per_row"]
+        if step == "ingest":  # an engine that writes every ingested text to work/ (0 when ingest is fused)
+            bytes_ += cur * text_bytes * disk.get("work_bytes_per_input_byte", 0.0)
         if step == "dedup":  # its input is the kept text in work/, plus the signatures it writes
             bytes_ += cur * text_bytes * disk["work_bytes_per_kept_byte"] + cur * disk["dedup_bytes_per_doc"]
         if step == "tokenize":

@@ -30,8 +30,9 @@ TABLES = {
                     "medical sites, textbooks and medical corpora most of it. [sources.NAME] medical_kept wins.",
     "text_bytes": "Text bytes per document where the input does not say (parquet footers and jsonl samples do).",
     "pdf": "Books: share of pages needing OCR when no page could be sampled.",
-    "disk": "Disk written by a run: audit bytes per audit row, work/ bytes per kept text byte (intermediate\n"
-            "Parquet), dedup bytes per document signed, shard bytes per kept text byte (token ids).",
+    "disk": "Disk written by a run: audit bytes per audit row; work/ bytes per input text byte (a copy of every\n"
+            "ingested text: 0 once ingest and the filters are fused) and per kept text byte (intermediate\n"
+            "Parquet); dedup bytes per document signed (signatures, shingles); shard bytes per kept text byte.",
 }
 
 
