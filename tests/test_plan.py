@@ -14,7 +14,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from mmedc.bench.scale import corpus_rows, load_pools, write_corpus
-from mmedc.paths import ROOT
+from mmedc.paths import ROOT, dev_data_dir
 from mmedc.plan import count as count_mod
 from mmedc.plan.estimate import PlanError, make_plan, parse_count
 from mmedc.plan.rates import DEFAULT_PATH, RatesError, dumps, load_rates
@@ -79,6 +79,7 @@ def near_duplicates(texts: list[str]) -> int:
     return near
 
 
+@pytest.mark.skipif(dev_data_dir() is None, reason="needs ../shared/data: the sample's few sentences repeat too much")
 def test_write_corpus_mixes_medical_and_near_duplicates(tmp_path, pools):
     from mmedc.classify.medical import get_classifier
     from mmedc.classify.packs import load_pack
