@@ -39,7 +39,9 @@ run: setup sample
 test: setup
 	$(BIN)/python -m pytest -q tests
 
+# The benchmarks' baselines (spaCy for datatrove's MinHash, fasteners for its LanguageFilter, rapidfuzz).
 bench: setup
+	$(BIN)/pip install -q -e ".[bench]"
 	$(BIN)/python -m mmedc.bench $(BENCH)
 
 # Trains the ~1B (and, memory permitting, 8B) presets for 30 steps at 8k context, bf16 FSDP, on the

@@ -105,6 +105,7 @@ STAGE_CLIS = [
     "mmedc.crawl.cli",
     "mmedc.dedup.cli",
     "mmedc.clean.cli",
+    "mmedc.plan.cli",
 ]
 
 
