@@ -57,8 +57,9 @@ class SourceConfig:
     kind: str
     paths: list[str]
     lang: str | None = None  # known language (PDF OCR, folders of one language); LID still runs
-    # PDFs: language per file or folder, {"glob": "lang"} matched against the path's end, e.g.
-    # {"zh/*" = "zh", "atlas.pdf" = "ru+en"}; the first match wins, else `lang` (mmedc.sources.books)
+    # Language per file or folder, {"glob": "lang"} matched against the path's end, e.g.
+    # {"zh/*" = "zh", "en_part_*" = "en", "atlas.pdf" = "ru+en"}; the first match wins, else `lang`
+    # (mmedc.sources.books.book_lang): the OCR language of a PDF, the declared language of a document
     lang_by_path: dict[str, str] = field(default_factory=dict)
     text_field: str = "text"
     id_field: str = "id"

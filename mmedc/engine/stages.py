@@ -64,7 +64,7 @@ def use_run_env(recipe: Recipe):
 def filter_unit(recipe: Recipe, unit: WorkUnit, out: Path, *_deps) -> dict:
     """Read one work unit and run it through the filter chain in batches of `[pipeline] batch_docs`."""
     from mmedc.dedup.stage import SignatureStream
-    from mmedc.sources.registry import read_unit
+    from mmedc.sources.registry import declared_lang, read_unit
 
     use_run_env(recipe)
     t0 = time.time()
@@ -72,6 +72,7 @@ def filter_unit(recipe: Recipe, unit: WorkUnit, out: Path, *_deps) -> dict:
     steps = filter_steps(recipe)
     names = ["ingest"] + [s.name for s in steps]
     fname = storage.path(unit.path).name
+    lang = declared_lang(src, unit.path)  # the declared language: `lang_by_path`'s first match, else `lang`
     audit = AuditLog(unit.shard, storage.path(out) / "audit")
     kept_docs = ParquetStream(work(out, "filtered", f"{unit.shard}.parquet"), filtered_schema(steps))
     sigs = SignatureStream(recipe, out, unit.shard)
@@ -91,7 +92,7 @@ def filter_unit(recipe: Recipe, unit: WorkUnit, out: Path, *_deps) -> dict:
             audit.add("ingest", rec.id, src.name, rec.decision, rec.reason,
                       chars=len(rec.text) if rec.text else None, file=fname, **detail)
             if rec.decision == KEPT:
-                batch.append(rec.to_doc(src.name, src.lang))
+                batch.append(rec.to_doc(src.name, lang))
                 if len(batch) >= recipe.pipeline.batch_docs:
                     flush()
         flush()

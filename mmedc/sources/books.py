@@ -5,22 +5,15 @@ The OCR language of a book: the first `lang_by_path` pattern that matches the en
 """
 from __future__ import annotations
 
-from fnmatch import fnmatch
 from pathlib import Path
 from typing import Iterator
 
 from mmedc.core.readers import reader
 from mmedc.core.record import Record
 from mmedc.extract.pdf import extract_pdf
+from mmedc.sources.registry import declared_lang as book_lang  # noqa: F401 - the OCR language
 
 
-def book_lang(src, path: Path) -> str | None:
-    p = str(path)  # a local path or a URI
-    for pattern, lang in (getattr(src, "lang_by_path", None) or {}).items():
-        pat = pattern.replace("**/", "")  # fnmatch's "*" already crosses folders
-        if fnmatch(p, pat) or fnmatch(p, "*/" + pat.lstrip("/")):
-            return lang
-    return src.lang
 
 
 @reader("pdf", suffixes=(".pdf",), options=("ocr",))

@@ -1,6 +1,7 @@
 """Reads a work unit (a file or a part of it) with the reader registered for its source kind."""
 from __future__ import annotations
 
+from fnmatch import fnmatch
 from pathlib import Path
 from typing import Iterator
 
@@ -22,3 +23,14 @@ def read_file(src, path: Path, ocr=None, part: tuple[int, int] | None = None) ->
 
 def read_unit(src, unit: WorkUnit, ocr=None) -> Iterator[Record]:
     return read_file(src, unit.path, ocr, unit.part)
+
+
+def declared_lang(src, path) -> str | None:
+    """The language a source declares for a file: the first `lang_by_path` pattern that matches the end
+    of its path (a file name, "zh/*" for a folder, "ru/**/*.pdf"), else the source's `lang`."""
+    p = str(path)  # a local path or a URI
+    for pattern, lang in (getattr(src, "lang_by_path", None) or {}).items():
+        pat = pattern.replace("**/", "")  # fnmatch's "*" already crosses folders
+        if fnmatch(p, pat) or fnmatch(p, "*/" + pat.lstrip("/")):
+            return lang
+    return src.lang
