@@ -54,7 +54,7 @@ def run(
             typer.echo(f"sample inputs were missing: written to {built} (as `mmedc sample build` does)")
         embedded_ray_env(ray_address)
         # Ray's start-up and worker chatter goes to OUT/work/ray.log (its tail is shown on failure).
-        with ray_output_to(out / "work" / "ray.log", enabled=not local):
+        with ray_output_to(_ray_log(out), enabled=not local):
             res = run_pipeline(recipe, out, ray_address=ray_address, workers=workers, restart=restart,
                                progress=not quiet, executor=LocalExecutor() if local else None)
     except (MmedcError, FileNotFoundError, ValueError) as e:
@@ -78,6 +78,18 @@ def run(
     console.print(f"shards:   {res.out / 'shards'}\n{text}card:     {res.out / 'README.md'}\n"
                   f"manifest: {res.out / 'manifest.json'}\naudit:    {res.out / 'audit'}")
     console.print(f"done in {res.seconds:.1f}s" + (f" ({res.skipped_tasks} finished task(s) reused)" if res.skipped_tasks else ""))
+
+
+def _ray_log(out: str) -> Path:
+    """Where Ray's output goes: OUT/work/ray.log, or a local file for an --out in a bucket."""
+    from mmedc.core.storage import is_uri
+
+    if is_uri(out):
+        import hashlib
+        import tempfile
+
+        return Path(tempfile.gettempdir()) / f"mmedc-ray-{hashlib.sha1(out.encode()).hexdigest()[:12]}.log"
+    return Path(out) / "work" / "ray.log"
 
 
 @sample_app.command("build")

@@ -41,6 +41,8 @@ class PipelineConfig:
     ocr_settings: str = ""  # OCR settings folder, likewise; "" = $MMEDC_OCR or ocr/
 
     def __post_init__(self):
+        if isinstance(self.packs, str):
+            self.packs = [self.packs]  # one folder
         if self.steps == "lid-first":
             self.steps = list(LID_FIRST_STEPS)
         if not isinstance(self.steps, list) or not all(isinstance(x, str) for x in self.steps):
@@ -209,7 +211,8 @@ class Recipe:
         try:
             return expand(src.paths, self.base_dir, READERS.get(src.kind).suffixes)
         except FileNotFoundError as e:
-            raise RecipeError(f"source {src.name!r}: {e.args[0]} does not exist (from its paths = {src.paths!r}, "
+            pattern = e.args[1] if len(e.args) > 1 else src.paths
+            raise RecipeError(f"source {src.name!r}: {e.args[0]} does not exist (from its paths = {pattern!r}, "
                               f"relative to {self.base_dir})") from None
 
     def fingerprint(self) -> str:

@@ -210,7 +210,7 @@ def expand(patterns: Iterable[str], base: Path | str | None, suffixes: tuple[str
             elif m.exists():
                 found[str(m)] = m
             else:
-                raise FileNotFoundError(s if m is p else str(m))
+                raise FileNotFoundError(s if m is p else str(m), pattern)
     return [found[k] for k in sorted(found, key=lambda k: k.split("/"))]  # pathlib's order: by part
 
 

@@ -112,7 +112,7 @@ def register(app: typer.Typer):
         recipe: Path = typer.Argument(..., help="Recipe TOML, e.g. pipelines/mmedc_full.toml."),
         cores: int = typer.Option(os.cpu_count() or 1, "--cores", "-c", min=1, help="Cores the run will have (wall time = core-hours / cores)."),
         rates: Optional[Path] = typer.Option(None, "--rates", help="TOML merged over mmedc/plan/rates.toml (per-core rates, kept shares, [sources.NAME] overrides)."),
-        assume_docs: list[str] = typer.Option([], "--assume-docs", help="Size of a source whose files are not here: NAME=N (pdf: NAME=pages:N), or a TOML file of NAME = N / [NAME] docs=.., pages=.., medical_kept=..; repeatable."),
+        assume_docs: list[str] = typer.Option([], "--assume-docs", show_default="none", help="Size of a source whose files are not here: NAME=N (pdf: NAME=pages:N), or a TOML file of NAME = N / [NAME] docs=.., pages=.., medical_kept=..; repeatable."),
         detail: bool = typer.Option(False, "--detail", "-d", help="Also a row for every source × step."),
         as_json: bool = typer.Option(False, "--json", help="Print the plan as JSON."),
     ):

@@ -29,7 +29,7 @@ def read_html(src, path: Path) -> Iterator[Record]:
     rid = f"{src.name}:{path.name}"
     gz = path.name.endswith(".gz")
     try:  # never more than MAX_PAYLOAD + 1 bytes in memory, whatever the file expands to
-        with (gzip.open(path, "rb") if gz else open(path, "rb")) as f:
+        with (gzip.open(path.open("rb"), "rb") if gz else path.open("rb")) as f:  # a Path or a URI's UPath
             raw = f.read(MAX_PAYLOAD + 1)
     except Exception as e:  # noqa: BLE001
         yield Record.failed(rid, f"unreadable_file: {short_error(e)}")
@@ -167,7 +167,7 @@ def read_warc(src, path: Path) -> Iterator[Record]:
             yield Record.failed(f"{base}#{n}", f"header_limit: record {n} at byte {at}: {e}")
             if not path.is_file():  # /dev/zero, a pipe: no end to search for the next record in
                 return
-            with (gzip.open(path, "rb") if whole_gzip else open(path, "rb")) as f:
+            with (gzip.open(path.open("rb"), "rb") if whole_gzip else path.open("rb")) as f:
                 gz_members = not whole_gzip and f.read(2) == b"\x1f\x8b"
                 nxt = next_record_offset(f, at, gz_members)
             if nxt is None or nxt <= at:
