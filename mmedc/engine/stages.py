@@ -13,6 +13,7 @@ under a temporary name and renamed into place; the completion marker comes last.
 from __future__ import annotations
 
 import os
+import stat
 import time
 from pathlib import Path
 
@@ -24,6 +25,7 @@ from mmedc.config import Recipe
 from mmedc.core.files import ParquetStream, atomic_write_json
 from mmedc.core.layout import marker, read_marker, work  # noqa: F401 - read_marker re-exported for the runner
 from mmedc.core.readers import WorkUnit
+from mmedc.core.record import Record
 from mmedc.engine import faults
 from mmedc.engine.chain import filter_steps, filtered_schema, run_chain
 
@@ -80,9 +82,15 @@ def filter_unit(recipe: Recipe, unit: WorkUnit, out: Path, *_deps) -> dict:
         sigs.write(kept)
         batch.clear()
 
+    limits = recipe.limits
+    seen: set[str] = set()  # ids read so far in this unit: a repeated one fails (the first wins)
     try:
-        for rec in read_unit(src, unit, recipe.ocr):
+        for rec in _records(read_unit(src, unit, recipe.ocr, limits), unit, limits):
             n += 1
+            if rec.id in seen:
+                rec = _duplicate(rec, n)
+            else:
+                seen.add(rec.id)
             detail = {k: v for k, v in rec.meta.items() if k in INGEST_DETAIL and v not in (None, [], {})} if rec.meta else {}
             audit.add("ingest", rec.id, src.name, rec.decision, rec.reason,
                       chars=len(rec.text) if rec.text else None, file=fname, **detail)
@@ -99,6 +107,29 @@ def filter_unit(recipe: Recipe, unit: WorkUnit, out: Path, *_deps) -> dict:
             s.abort()
         raise
     return _finish(out, "filter", unit.shard, t0, audit, names, docs=n, input=input_key(unit))
+
+
+def _records(records, unit: WorkUnit, limits):
+    """The reader's records, each checked (Record.checked: storable fields, [limits]); a path that is
+    not a regular file (a device such as /dev/zero, a FIFO) is one failed record, never read."""
+    try:
+        regular = stat.S_ISREG(os.stat(unit.path).st_mode)
+    except OSError:
+        regular = True  # the reader records why it cannot open it
+    if not regular:
+        yield Record.failed(f"{Path(unit.path).name}", "not_a_regular_file: devices and pipes are not read")
+        return
+    for rec in records:
+        yield rec.checked(limits.max_doc_chars, limits.max_id_chars)
+
+
+def _duplicate(rec, n: int):
+    """A repeated id in one unit: the first record keeps it; this one fails under its place in the input
+    (or `<id>#dup<n>`), so every audit row of a unit has its own id and reruns give the same rows."""
+    from mmedc.core.record import Record, printable
+
+    new_id = rec.where if rec.where and rec.where != rec.id else f"{rec.id}#dup{n}"
+    return Record.failed(new_id, f"duplicate_id: {printable(rec.id, 200)} was read earlier in this unit")
 
 
 def finalize_shard(recipe: Recipe, shard: str, out: Path, *_deps) -> dict:
