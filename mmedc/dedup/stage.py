@@ -51,6 +51,13 @@ class SignatureStream:
         self.stream.abort()
 
 
+def _sig(out: Path, shard: str) -> Path:
+    """The shard's signatures; without the copies of ids an earlier unit kept when it has any
+    (work/ids, written by mmedc.engine.stages.unique_ids before dedup runs)."""
+    unique = _dir(out, "ids", f"{shard}.sig.parquet")
+    return unique if unique.exists() else _dir(out, "minhash", f"{shard}.parquet")
+
+
 def plan_for(recipe: Recipe, shards: list[str], out: Path):
     from mmedc.dedup.index import make_plan
 
@@ -66,7 +73,7 @@ def plan_for(recipe: Recipe, shards: list[str], out: Path):
         batch = "run-" + hashlib.sha1(f"{out.resolve()}|{recipe.fingerprint()}".encode()).hexdigest()[:12]
         batch_file.parent.mkdir(parents=True, exist_ok=True)
         batch_file.write_text(batch + "\n")
-    new = [(s, str(_dir(out, "minhash", f"{s}.parquet")), str(_dir(out, "dedup", f"{s}.parquet"))) for s in shards]
+    new = [(s, str(_sig(out, s)), str(_dir(out, "dedup", f"{s}.parquet"))) for s in shards]
     return make_plan(recipe.dedup, _dir(out, "dedup", "stages"), new, n_docs, index_dir(recipe, out), batch)
 
 

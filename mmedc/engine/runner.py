@@ -123,7 +123,7 @@ def _submit_and_wait(ex, recipe: Recipe, units: list[WorkUnit], out: Path, progr
     from mmedc.shards import writer as shard_writer
 
     shards = [u.shard for u in units]
-    handles: dict[str, list] = {"filter": [], "dedup": [], "finalize": [], "shards": []}
+    handles: dict[str, list] = {"filter": [], "ids": [], "dedup": [], "finalize": [], "shards": []}
     docs: dict = {}
     skipped = 0
 
@@ -145,7 +145,9 @@ def _submit_and_wait(ex, recipe: Recipe, units: list[WorkUnit], out: Path, progr
         for sh in shards:
             marker(out, "finalize", sh).unlink(missing_ok=True)
         marker(out, "dedup", "all").unlink(missing_ok=True)
-        h = dedup_stage.submit(recipe, shards, out, filter_handles)
+        # Ids kept by two units: the first keeps it, dedup clusters the others without their copies.
+        ids_h = add("ids", ex.submit(stages.unique_ids, shards, out, name="ids", num_cpus=1, deps=filter_handles))
+        h = dedup_stage.submit(recipe, shards, out, [ids_h])
         h.name = "dedup"
         dedup_h = add("dedup", h)
     else:
@@ -198,7 +200,8 @@ def run(recipe: Recipe, out: Path, ray_address: str | None = None, workers: int 
     units = plan_units(recipe)
     out.mkdir(parents=True, exist_ok=True)
     _check_state(recipe, out, restart)
-    _drop_stale(out, {u.shard for u in units})
+    if _drop_stale(out, {u.shard for u in units}):
+        marker(out, "dedup", "all").unlink(missing_ok=True)  # fewer units: clusters and first ids change
     # What this run must finish: `audit check` holds every planned unit to its markers.
     atomic_write_json([{"shard": u.shard, "source": recipe.sources[u.source_index].name, "path": u.path,
                         "part": list(u.part) if u.part else None} for u in units], work(out, "units.json"))

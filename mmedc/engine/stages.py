@@ -20,9 +20,10 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from mmedc.audit import AuditLog, DROPPED, KEPT
+from mmedc.audit import AuditLog, DROPPED, FAILED, KEPT
 from mmedc.config import Recipe
 from mmedc.core.files import ParquetStream, atomic_write_json
+from mmedc.core.files import atomic_write_parquet as atomic_write_parquet_table
 from mmedc.core.layout import marker, read_marker, work  # noqa: F401 - read_marker re-exported for the runner
 from mmedc.core.readers import WorkUnit
 from mmedc.core.record import Record
@@ -132,6 +133,68 @@ def _duplicate(rec, n: int):
     return Record.failed(new_id, f"duplicate_id: {printable(rec.id, 200)} was read earlier in this unit")
 
 
+def unique_ids(shards: list[str], out: Path, *_deps) -> dict:
+    """Ids that more than one unit kept (the same id in two files, or in two parts of one): the first unit
+    in plan order keeps it, the others' copies fail `duplicate_id` at finalize. Runs after every filter
+    task and before dedup, over the kept documents' ids only (work/minhash), in ~12 bytes per document:
+    a 64-bit hash and a unit number first, the ids themselves only for units where a hash repeats.
+
+    Writes, for each unit with such copies, work/ids/<shard>.parquet (id, first: the unit that keeps
+    it) and work/ids/<shard>.sig.parquet: its signatures without them, which dedup clusters instead, so
+    a copy is never the survivor of a cluster nor "a duplicate of itself"."""
+    import shutil
+
+    import numpy as np
+    import polars as pl
+
+    t0 = time.time()
+    folder = work(out, "ids")
+    shutil.rmtree(folder, ignore_errors=True)
+    sig = {sh: work(out, "minhash", f"{sh}.parquet") for sh in shards}
+    hashes, codes = [], []
+    for c, sh in enumerate(shards):
+        if sig[sh].exists():
+            h = pl.read_parquet(sig[sh], columns=["id"])["id"].hash(seed=0).to_numpy()
+            hashes.append(h)
+            codes.append(np.full(len(h), c, np.int32))
+    if not hashes:
+        return {"stage": "ids", "repeated": 0}
+    h, code = np.concatenate(hashes), np.concatenate(codes)
+    order = np.argsort(h, kind="stable")
+    hs = h[order]
+    rep = np.zeros(len(hs), bool)
+    rep[1:] = hs[1:] == hs[:-1]
+    rep[:-1] |= rep[1:]
+    cand = sorted(set(code[order][rep].tolist()))
+    del h, code, order
+    if not cand:
+        return {"stage": "ids", "repeated": 0, "seconds": round(time.time() - t0, 3)}
+    want = pl.Series(np.unique(hs[rep]))
+    rows = pl.concat([pl.read_parquet(sig[shards[c]], columns=["id"]).with_row_index("row")
+                      .filter(pl.col("id").hash(seed=0).is_in(want.implode()))
+                      .with_columns(code=pl.lit(c, pl.Int32)) for c in cand])
+    rows = (rows.sort("code", "row")
+            .with_columns(first=pl.col("code").first().over("id"), k=pl.int_range(pl.len()).over("id"))
+            .filter(pl.col("k") > 0))
+    for (c,), g in rows.group_by("code"):
+        sh = shards[c]
+        g = g.sort("row")
+        atomic_write_parquet_table(pa.table({"id": g["id"].to_arrow(),
+                                             "first": pa.array([shards[f] for f in g["first"].to_list()], pa.string())}),
+                                   work(out, "ids", f"{sh}.parquet"))
+        t = pq.read_table(sig[sh])
+        keep = np.ones(t.num_rows, bool)
+        keep[g["row"].to_numpy()] = False
+        atomic_write_parquet_table(t.filter(pa.array(keep)), work(out, "ids", f"{sh}.sig.parquet"))
+    return {"stage": "ids", "repeated": rows.height, "seconds": round(time.time() - t0, 3)}
+
+
+def repeated_in(out: Path, shard: str) -> dict[str, str]:
+    """This unit's documents whose id an earlier unit kept: id -> that unit (see unique_ids)."""
+    f = work(out, "ids", f"{shard}.parquet")
+    return dict(zip(*pq.read_table(f).to_pydict().values())) if f.exists() else {}
+
+
 def finalize_shard(recipe: Recipe, shard: str, out: Path, *_deps) -> dict:
     """Dedup decisions, then tokens, for one shard's kept documents, batch by batch."""
     from mmedc.dedup.stage import duplicates_of
@@ -141,6 +204,7 @@ def finalize_shard(recipe: Recipe, shard: str, out: Path, *_deps) -> dict:
     t0 = time.time()
     audit = AuditLog(shard, out / "audit")
     dup = duplicates_of(out, shard)
+    repeated = repeated_in(out, shard)
     tok = load_tokenizer(recipe.tokenize.tokenizer, recipe.tokenize.eos_token)
     rows = ParquetStream(tokenized_path(out, shard), TOKENIZED_SCHEMA)
     src = pq.ParquetFile(work(out, "filtered", f"{shard}.parquet"))
@@ -151,7 +215,10 @@ def finalize_shard(recipe: Recipe, shard: str, out: Path, *_deps) -> dict:
             for d in b.to_pylist():
                 d.setdefault("lang", None)
                 r = dup.get(d["id"])
-                if r is None:
+                if d["id"] in repeated:  # an earlier unit kept this id (unique_ids): it keeps it
+                    audit.add("dedup", d["id"], d["source"], FAILED, f"duplicate_id: kept in unit {repeated[d['id']]}",
+                              lang=d["lang"])
+                elif r is None:
                     audit.add("dedup", d["id"], d["source"], KEPT, lang=d["lang"], cluster=d["id"])
                     kept.append(d)
                 else:
