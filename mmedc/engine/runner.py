@@ -9,6 +9,7 @@ them only while that input is unchanged, and units that are no longer planned lo
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import shutil
 import time
@@ -101,20 +102,70 @@ def _drop_stale(out: Path, planned: set[str]):
 
 
 def validate(recipe: Recipe):
-    """Fail fast, before any task starts, on what would fail in every task."""
-    from mmedc.classify.langid import default_model_path
+    """Fail fast, before Ray starts, on what would fail or drop every document: the packs (with the
+    tables the chain's steps need), the medical classifier, the LID model (loaded and asked), the tokenizer."""
     from mmedc.classify.medical import get_classifier
     from mmedc.classify.packs import load_pack
     from mmedc.shards.tokenizer import load_tokenizer
 
-    for code in recipe.languages:
-        load_pack(code)
+    steps = set(recipe.pipeline.steps)
+    packs = [load_pack(code) for code in recipe.languages]
     get_classifier(recipe.medical.classifier)
-    if not recipe.langid.model:
-        default_model_path()
-    elif not Path(recipe.langid.model).exists():
-        raise RunError(f"[langid] model {recipe.langid.model} not found")
+    for p in packs:
+        if "medical" in steps:
+            need = "keywords" if recipe.medical.classifier == "mmedc" else "terms"
+            if not getattr(p, need):
+                raise RunError(f"language pack {p.code} ({p.path}) has no [medical] {need} for the "
+                               f"{recipe.medical.classifier!r} classifier: every document would be dropped as not medical")
+    if "langid" in steps:
+        check_lid_model(recipe.langid.model, tuple(lab for p in packs for lab in p.lid_labels))
     return load_tokenizer(recipe.tokenize.tokenizer, recipe.tokenize.eos_token)
+
+
+def check_lid_model(model: str, labels: tuple[str, ...], timeout: float | None = None):
+    """Load the LID model and ask it once, in a child process: a truncated fastText file can crash or
+    spin the loader (and then every worker, in a loop), an empty or foreign file fails every document.
+    A model that does not load within `timeout` (default: 60 s + 1 s per 20 MB) is refused."""
+    from mmedc.classify.langid import default_model_path
+
+    if not model:
+        model = str(default_model_path())
+    elif not Path(model).is_file():
+        raise RunError(f"[langid] model {model} not found (or not a file)")
+    st = Path(model).stat()
+    timeout = timeout or 60 + st.st_size / 20e6
+    _check_lid_model(str(Path(model).resolve()), st.st_size, st.st_mtime_ns, labels, timeout)
+
+
+_LID_PROBE = """
+import sys, fasttext
+fasttext.FastText.eprint = lambda *a, **k: None
+m = fasttext.load_model(sys.argv[1])
+m.predict("the patient was treated for pneumonia", k=1)
+print(" ".join(l.replace("__label__", "") for l in m.get_labels()))
+"""
+
+
+@functools.cache
+def _check_lid_model(path: str, size: int, mtime_ns: int, labels: tuple[str, ...], timeout: float):
+    import subprocess
+    import sys
+
+    if size == 0:
+        raise RunError(f"[langid] model {path} is empty")
+    try:
+        r = subprocess.run([sys.executable, "-c", _LID_PROBE, path], capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise RunError(f"[langid] model {path} did not load in {timeout:.0f} s (a truncated or damaged "
+                       "fastText file?)") from None
+    if r.returncode != 0:
+        why = (r.stderr.strip().splitlines() or [f"the loader died (exit status {r.returncode})"])[-1][:200]
+        raise RunError(f"[langid] model {path} cannot be loaded as a fastText model: {why}")
+    known = set(r.stdout.split())
+    missing = sorted({lab for lab in labels} - known)
+    if labels and len(missing) == len(set(labels)):
+        raise RunError(f"[langid] model {path} knows none of the packs' LID labels (e.g. {missing[:3]}): "
+                       "is it a language-ID model?")
 
 
 def _submit_and_wait(ex, recipe: Recipe, units: list[WorkUnit], out: Path, progress: bool) -> tuple[list[str], int]:
@@ -225,4 +276,22 @@ def run(recipe: Recipe, out: Path, ray_address: str | None = None, workers: int 
     if failed:
         raise RunError(f"{len(failed)} task(s) failed after retries: {', '.join(failed[:10])}; "
                        "re-run the same command to retry them (finished work is kept)")
+    _check_not_empty(out, result.steps)
     return result
+
+
+def _check_not_empty(out: Path, steps: list[dict]):
+    """A step that dropped or failed every document it saw is a setting or input problem, not a corpus:
+    the run says which step and why, and exits non-zero (its audit is written, for `mmedc audit`)."""
+    import polars as pl
+
+    for t in steps:
+        if t["in"] and not t["kept"]:
+            try:
+                top = (pl.scan_parquet(str(out / "audit" / t["step"] / "*.parquet")).group_by("reason").len()
+                       .sort("len", descending=True).head(1).collect().row(0))
+                why = f"; most often: {top[0]} ({top[1]:,})"
+            except Exception:  # noqa: BLE001 - the one line must come out even without the reason
+                why = ""
+            raise RunError(f"step {t['step']} kept none of the {t['in']:,} documents that reached it "
+                           f"({t['dropped']:,} dropped, {t['failed']:,} failed{why}); see `mmedc audit summary {out}`")
