@@ -14,9 +14,25 @@ import pyarrow.parquet as pq
 PARQUET_OPTIONS = dict(compression="zstd", write_statistics=True)
 
 
+def umask_mode() -> int:
+    """The mode a plain open() would give a new file: 0666 less the process umask (read without
+    changing it where /proc says it, else by setting and restoring it)."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return 0o666 & ~int(line.split()[1], 8)
+    except OSError:
+        pass
+    old = os.umask(0o022)
+    os.umask(old)
+    return 0o666 & ~old
+
+
 def _tmp(path: Path) -> str:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.fchmod(fd, umask_mode())  # mkstemp makes 0600: outputs follow the umask, like any other file
     os.close(fd)
     return tmp
 
