@@ -86,7 +86,7 @@ def filter_unit(recipe: Recipe, unit: WorkUnit, out: Path, *_deps) -> dict:
     limits = recipe.limits
     seen: set[str] = set()  # ids read so far in this unit: a repeated one fails (the first wins)
     try:
-        for rec in _records(read_unit(src, unit, recipe.ocr, limits), unit, limits):
+        for rec in _records(read_unit(src, unit, recipe.ocr, limits), unit, limits, src.name):
             n += 1
             if rec.id in seen:
                 rec = _duplicate(rec, n)
@@ -110,7 +110,7 @@ def filter_unit(recipe: Recipe, unit: WorkUnit, out: Path, *_deps) -> dict:
     return _finish(out, "filter", unit.shard, t0, audit, names, docs=n, input=input_key(unit))
 
 
-def _records(records, unit: WorkUnit, limits):
+def _records(records, unit: WorkUnit, limits, source: str):
     """The reader's records, each checked (Record.checked: storable fields, [limits]); a path that is
     not a regular file (a device such as /dev/zero, a FIFO) is one failed record, never read."""
     try:
@@ -118,7 +118,7 @@ def _records(records, unit: WorkUnit, limits):
     except OSError:
         regular = True  # the reader records why it cannot open it
     if not regular:
-        yield Record.failed(f"{Path(unit.path).name}", "not_a_regular_file: devices and pipes are not read")
+        yield Record.failed(f"{source}:{Path(unit.path).name}", "not_a_regular_file: devices and pipes are not read")
         return
     for rec in records:
         yield rec.checked(limits.max_doc_chars, limits.max_id_chars)

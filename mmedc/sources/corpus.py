@@ -102,7 +102,8 @@ def _file_chunks(f, max_bytes: int, start: int = 0, chunk: int = 1 << 20) -> Ite
     read = 0
     while data := f.read(chunk):
         read += len(data)
-        if read > max_bytes:
+        if read > max_bytes:  # the lines within the limit are read; the one it cuts is not
+            yield data[:len(data) - (read - max_bytes)]
             raise _FileLimit(f"limit: max_file_bytes: more than {max_bytes:,} bytes read")
         yield data
 
@@ -123,6 +124,7 @@ def _gzip_chunks(path: Path, max_bytes: int, chunk: int = 1 << 16, out_max: int 
                 if out:
                     total += len(out)
                     if total > max_bytes:
+                        yield out[:len(out) - (total - max_bytes)]
                         raise _FileLimit(f"limit: max_file_bytes: more than {max_bytes:,} bytes decompressed")
                     yield out
     if fed and not d.eof:
