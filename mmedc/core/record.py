@@ -67,7 +67,7 @@ class Record:
         if isinstance(self.id, str) and len(self.id) <= max_chars and lone_surrogate(self.id) < 0:
             return None
         if self.where:
-            return self.where
+            return printable(self.where, 1000)  # a file name may hold surrogates (undecodable bytes)
         raw = self.id if isinstance(self.id, str) else repr(self.id)
         digest = hashlib.sha1(raw.encode("utf-8", "surrogatepass")).hexdigest()[:12]
         return f"{printable(raw, 80)}~{digest}"

@@ -26,7 +26,7 @@ from mmedc.core.files import ParquetStream, atomic_write_json
 from mmedc.core.files import atomic_write_parquet as atomic_write_parquet_table
 from mmedc.core.layout import marker, read_marker, work  # noqa: F401 - read_marker re-exported for the runner
 from mmedc.core.readers import WorkUnit
-from mmedc.core.record import Record
+from mmedc.core.record import Record, printable
 from mmedc.engine import faults
 from mmedc.engine.chain import filter_steps, filtered_schema, run_chain
 
@@ -70,7 +70,7 @@ def filter_unit(recipe: Recipe, unit: WorkUnit, out: Path, *_deps) -> dict:
     src = recipe.sources[unit.source_index]
     steps = filter_steps(recipe)
     names = ["ingest"] + [s.name for s in steps]
-    fname = Path(unit.path).name
+    fname = printable(Path(unit.path).name, 1000)  # undecodable bytes in a name are surrogates in Python
     audit = AuditLog(unit.shard, out / "audit")
     kept_docs = ParquetStream(work(out, "filtered", f"{unit.shard}.parquet"), filtered_schema(steps))
     sigs = SignatureStream(recipe, out, unit.shard)
@@ -118,7 +118,7 @@ def _records(records, unit: WorkUnit, limits, source: str):
     except OSError:
         regular = True  # the reader records why it cannot open it
     if not regular:
-        yield Record.failed(f"{source}:{Path(unit.path).name}", "not_a_regular_file: devices and pipes are not read")
+        yield Record.failed(printable(f"{source}:{Path(unit.path).name}", 1000), "not_a_regular_file: devices and pipes are not read")
         return
     for rec in records:
         yield rec.checked(limits.max_doc_chars, limits.max_id_chars)
@@ -127,8 +127,6 @@ def _records(records, unit: WorkUnit, limits, source: str):
 def _duplicate(rec, n: int):
     """A repeated id in one unit: the first record keeps it; this one fails under its place in the input
     (or `<id>#dup<n>`), so every audit row of a unit has its own id and reruns give the same rows."""
-    from mmedc.core.record import Record, printable
-
     new_id = rec.where if rec.where and rec.where != rec.id else f"{rec.id}#dup{n}"
     return Record.failed(new_id, f"duplicate_id: {printable(rec.id, 200)} was read earlier in this unit")
 

@@ -62,7 +62,15 @@ def _lines(chunks: Iterator[bytes], max_line: int, skip_long: bool, offset: int 
     plen = 0
     start_off = offset
     skipping = False
-    for data in chunks:
+    broken: list[BaseException] = []
+
+    def until_broken():  # a truncated stream: the line it cut is still yielded (it fails as a record)
+        try:
+            yield from chunks
+        except (EOFError, zlib.error, OSError) as e:
+            broken.append(e)
+
+    for data in until_broken():
         pos = 0
         while True:
             i = data.find(b"\n", pos)
@@ -96,6 +104,8 @@ def _lines(chunks: Iterator[bytes], max_line: int, skip_long: bool, offset: int 
             pending.append(rest)
     if skipping or pending:
         yield start_off, _TooLong(plen, True) if skipping else b"".join(pending)
+    if broken:
+        raise broken[0]
 
 
 def _file_chunks(f, max_bytes: int, start: int = 0, chunk: int = 1 << 20) -> Iterator[bytes]:
