@@ -277,3 +277,52 @@ def test_user_errors_end_in_one_line(tmp_path):
                        capture_output=True, text=True, env=env, timeout=120)
     assert p.returncode == 1 and "Traceback" not in p.stderr
     assert p.stderr.strip().splitlines() == [f"error: FileExistsError: [Errno 17] File exists: '{tmp_path / 'file'}'"]
+
+
+SLOW_STEP = '''
+import os, time
+from mmedc.core.step import KEPT, Outcome, Step, step
+
+@step("slow")
+class Slow(Step):
+    def process(self, docs):
+        out = []
+        for d in docs:
+            with open(os.environ["MMEDC_TEST_BEAT"], "a") as f:
+                f.write(f"{time.time()}\\n")
+            time.sleep(0.1)
+            out.append(Outcome(KEPT, None, {}))
+        return out
+'''
+
+
+def test_a_killed_driver_stops_its_tasks(tmp_path):
+    """SIGKILL of `mmedc run` (embedded Ray): its workers stop within seconds, not a minute later."""
+    import signal
+
+    (tmp_path / "slow_step.py").write_text(SLOW_STEP)
+    (tmp_path / "a.jsonl").write_text("".join(_line(id=f"d{i}", text=f"text {i}") for i in range(3000)))
+    r = _recipe(tmp_path, _source("a", "jsonl", "a.jsonl"), languages='["en"]').read_text()
+    r = r.replace('name = "hostile"', 'name = "hostile"\nplugins = ["slow_step"]\nsteps = ["slow"]\nbatch_docs = 10')
+    (tmp_path / "r.toml").write_text(r)
+    beat = tmp_path / "beat.txt"
+    env = dict(os.environ, PYTHONPATH=f"{ROOT}{os.pathsep}{tmp_path}", MMEDC_TEST_BEAT=str(beat))
+    p = subprocess.Popen([sys.executable, "-m", "mmedc.cli", "run", str(tmp_path / "r.toml"), "--out",
+                          str(tmp_path / "out"), "--workers", "1", "-q"], env=env,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        deadline = time.time() + 120
+        while not (beat.exists() and len(beat.read_text().split()) >= 5) and time.time() < deadline:
+            assert p.poll() is None, "the run ended before its task started"
+            time.sleep(0.2)
+        os.kill(p.pid, signal.SIGKILL)
+        killed = time.time()
+        p.wait()
+        time.sleep(8)
+        last = float(beat.read_text().split()[-1])
+        assert last - killed < 5, f"a task went on {last - killed:.1f} s after its driver was killed"
+    finally:
+        try:  # what is left of the run (none expected): its own process group, after the measurement
+            os.killpg(p.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass

@@ -16,6 +16,7 @@ DOC_SCHEMA = pa.schema(DOC_FIELDS)
 
 
 def filter_steps(recipe: Recipe) -> list[Step]:
+    STEPS.load(recipe.pipeline.plugins)  # in a Ray worker too: the recipe's plug-in steps register there
     return [STEPS.get(name)(recipe) for name in recipe.pipeline.steps]
 
 
