@@ -77,6 +77,8 @@ def test_lone_surrogates_and_odd_types_fail_only_their_record(tmp_path):
         _line(id={"nested": 1}, text="fine"),
         _line(id="list-text", text=["a"]),
         _line(id=7, text="an integer id is kept"),
+        '{"id": ' + "9" * 5000 + ', "text": "x"}\n',  # Python refuses ints of over 4,300 digits
+        '{"id": "deep", "text": "x", "m": ' + "[" * 100_000 + "]" * 100_000 + '}\n',
     ]))
     recs = {r.where.split("#")[1]: r.checked() for r in read_jsonl(SRC, f)}
     assert recs["1"].decision == "kept" and recs["1"].id == "c:good"
@@ -89,6 +91,7 @@ def test_lone_surrogates_and_odd_types_fail_only_their_record(tmp_path):
     assert recs["8"].decision == "failed" and recs["8"].reason == "bad_field: 'id' is dict"
     assert recs["9"].decision == "failed" and recs["9"].reason == "bad_field: 'text' is list"
     assert recs["10"].id == "c:7"
+    assert recs["11"].reason.startswith("invalid_json: line 11: ValueError") and recs["12"].reason.startswith("invalid_json")
     for r in recs.values():  # every record can be written as it is
         pa.Table.from_pylist([{"id": r.id, "reason": r.reason, "meta": r.meta_json}])
 

@@ -22,7 +22,7 @@ _ESCAPED_SURROGATE = re.compile(rb"\\u[dD][89a-fA-F]")  # "\ud800": the only way
 
 def _record(src, obj, where: str, unicode_ok: bool = False) -> Record:
     if not isinstance(obj, dict):
-        return Record.failed(where, f"not_an_object: {type(obj).__name__}")
+        return _failed_at(where, f"not_an_object: {type(obj).__name__}")
     rid = obj.get(src.id_field)
     if rid in (None, ""):
         rid = where
@@ -40,6 +40,10 @@ def _record(src, obj, where: str, unicode_ok: bool = False) -> Record:
         rec = Record.ok(rid, text, obj.get(src.url_field), **meta)
     rec.where, rec.unicode_ok = where, unicode_ok
     return rec
+
+
+def _failed_at(where: str, reason: str) -> Record:
+    return Record(where, FAILED, reason, where=where)
 
 
 class _TooLong:
@@ -187,7 +191,7 @@ def read_jsonl(src, path: Path, part: tuple[int, int] | None = None, limits=None
                 where = f"line {tag[1:]}" if tag[0] == "#" else f"byte {tag[1:]}"
                 if isinstance(raw, _TooLong):
                     rest = "" if raw.ended else "; the rest of the compressed file is not read"
-                    yield Record.failed(f"{base}{tag}", f"limit: max_line_bytes: {where} is over "
+                    yield _failed_at(f"{base}{tag}", f"limit: max_line_bytes: {where} is over "
                                         f"{limits.max_line_bytes:,} bytes{rest}")
                     continue
                 if not raw.strip():
@@ -195,13 +199,14 @@ def read_jsonl(src, path: Path, part: tuple[int, int] | None = None, limits=None
                 try:
                     line = raw.decode("utf-8")
                 except UnicodeDecodeError as e:
-                    yield Record.failed(f"{base}{tag}", f"undecodable_line: {short_error(e)}")
+                    yield _failed_at(f"{base}{tag}", f"undecodable_line: {short_error(e)}")
                     continue
                 try:
                     obj = json.loads(line)
-                except (json.JSONDecodeError, RecursionError) as e:
-                    msg = f"{e.msg} at column {e.colno}" if isinstance(e, json.JSONDecodeError) else "nested too deeply"
-                    yield Record.failed(f"{base}{tag}", f"invalid_json: {where}: {msg}")
+                except (ValueError, RecursionError) as e:  # also: an integer of over 4,300 digits
+                    msg = (f"{e.msg} at column {e.colno}" if isinstance(e, json.JSONDecodeError) else
+                           "nested too deeply" if isinstance(e, RecursionError) else short_error(e))
+                    yield _failed_at(f"{base}{tag}", f"invalid_json: {where}: {msg}")
                     continue
                 yield _record(src, obj, f"{base}{tag}", unicode_ok=not _ESCAPED_SURROGATE.search(raw))
     except _FileLimit as e:
@@ -253,7 +258,7 @@ def read_parquet(src, path: Path, part: tuple[int, int] | None = None, batch_siz
             for i, obj in enumerate(batch.to_pylist()):
                 n += 1
                 if sizes is not None and sizes[i] is not None and sizes[i] > limits.max_line_bytes:
-                    yield Record.failed(f"{base}#{n}", f"limit: max_line_bytes: row {n}'s {src.text_field!r} is "
+                    yield _failed_at(f"{base}#{n}", f"limit: max_line_bytes: row {n}'s {src.text_field!r} is "
                                         f"{sizes[i]:,} bytes > {limits.max_line_bytes:,}")
                     continue
                 yield _record(src, obj, f"{base}#{n}", unicode_ok=True)  # Arrow strings are valid UTF-8
