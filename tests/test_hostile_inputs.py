@@ -12,7 +12,6 @@ import sys
 import textwrap
 import time
 import tracemalloc
-import zlib
 from pathlib import Path
 
 import polars as pl

@@ -31,10 +31,10 @@ try:
     end = "ok"
 except RunError as e:
     end = str(e)[:90]
+hwm = int([l for l in open("/proc/self/status") if l.startswith("VmHWM:")][0].split()[1]) // 1024
 import polars as pl
 a = pl.read_parquet(sys.argv[2] + "/audit/ingest/*.parquet")
 reasons = a.filter(pl.col("decision") == "failed")["reason"].str.slice(0, 60).unique().to_list()
-hwm = int([l for l in open("/proc/self/status") if l.startswith("VmHWM:")][0].split()[1]) // 1024
 print(json.dumps({"seconds": round(time.time() - t0, 1), "models_mb": loaded, "run_peak_mb": hwm,
                   "rows": a.height, "failed": reasons[:2], "end": end}))
 """

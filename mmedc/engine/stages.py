@@ -24,8 +24,7 @@ import pyarrow.parquet as pq
 
 from mmedc.audit import AuditLog, DROPPED, FAILED, KEPT
 from mmedc.config import Recipe
-from mmedc.core.files import ParquetStream, atomic_write_json
-from mmedc.core.files import atomic_write_parquet as atomic_write_parquet_table
+from mmedc.core.files import ParquetStream, atomic_write_json, atomic_write_parquet
 from mmedc.core.layout import marker, read_marker, work  # noqa: F401 - read_marker re-exported for the runner
 from mmedc.core.readers import READERS, WorkUnit
 from mmedc.core.record import Record, printable
@@ -182,7 +181,6 @@ def unique_ids(shards: list[str], out: Path, *_deps) -> dict:
     a copy is never the survivor of a cluster nor "a duplicate of itself"."""
     import shutil
 
-    import numpy as np
     import polars as pl
 
     t0 = time.time()
@@ -217,13 +215,13 @@ def unique_ids(shards: list[str], out: Path, *_deps) -> dict:
     for (c,), g in rows.group_by("code"):
         sh = shards[c]
         g = g.sort("row")
-        atomic_write_parquet_table(pa.table({"id": g["id"].to_arrow(),
+        atomic_write_parquet(pa.table({"id": g["id"].to_arrow(),
                                              "first": pa.array([shards[f] for f in g["first"].to_list()], pa.string())}),
                                    work(out, "ids", f"{sh}.parquet"))
         t = pq.read_table(sig[sh])
         keep = np.ones(t.num_rows, bool)
         keep[g["row"].to_numpy()] = False
-        atomic_write_parquet_table(t.filter(pa.array(keep)), work(out, "ids", f"{sh}.sig.parquet"))
+        atomic_write_parquet(t.filter(pa.array(keep)), work(out, "ids", f"{sh}.sig.parquet"))
     return {"stage": "ids", "repeated": rows.height, "seconds": round(time.time() - t0, 3)}
 
 
