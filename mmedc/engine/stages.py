@@ -215,9 +215,8 @@ def unique_ids(shards: list[str], out: Path, *_deps) -> dict:
     for (c,), g in rows.group_by("code"):
         sh = shards[c]
         g = g.sort("row")
-        atomic_write_parquet(pa.table({"id": g["id"].to_arrow(),
-                                             "first": pa.array([shards[f] for f in g["first"].to_list()], pa.string())}),
-                                   work(out, "ids", f"{sh}.parquet"))
+        first = pa.array([shards[f] for f in g["first"].to_list()], pa.string())
+        atomic_write_parquet(pa.table({"id": g["id"].to_arrow(), "first": first}), work(out, "ids", f"{sh}.parquet"))
         t = pq.read_table(sig[sh])
         keep = np.ones(t.num_rows, bool)
         keep[g["row"].to_numpy()] = False
