@@ -181,8 +181,12 @@ def test_a_run_over_hostile_inputs_keeps_going_with_unique_ids(tmp_path):
         + [_line(id="b-only", text=med[12]["text"])]))
     pq.write_table(pa.table({"id": ["p1", "p2"], "text": [med[13]["text"], med[14]["text"]],
                              "meta": [{"x": 1}, {"x": None}]}), tmp_path / "c.parquet")
+    (tmp_path / "names").mkdir()  # a file name that is not UTF-8 (Python holds its byte as a surrogate)
+    with open(os.path.join(os.fsencode(tmp_path / "names"), b"bad\xff.jsonl"), "w") as f:
+        f.write(_line(id="odd-name", text=med[15]["text"]))
     recipe = load_recipe(_recipe(tmp_path, _source("a", "jsonl", "a.jsonl", "b.jsonl", "/dev/zero")
-                                 + _source("p", "parquet", "c.parquet"), "[limits]\nmax_doc_chars = 20000\n"))
+                                 + _source("p", "parquet", "c.parquet") + _source("n", "jsonl", "names"),
+                                 "[limits]\nmax_doc_chars = 20000\n"))
     old = os.umask(0o002)
     try:
         res = run(recipe, tmp_path / "out", executor=LocalExecutor(), progress=False)
@@ -200,7 +204,7 @@ def test_a_run_over_hostile_inputs_keeps_going_with_unique_ids(tmp_path):
     assert set(dup_rows["reason"]) == {"duplicate_id: kept in unit a-00001"}  # a-00000 is /dev/zero
     shards = pl.read_parquet(str(out / "shards" / "*.parquet"))
     assert shards["id"].n_unique() == shards.height and "a:url-object" in shards["id"].to_list()
-    assert {"a:b-only", "p:p1", "p:p2"} <= set(shards["id"])
+    assert {"a:b-only", "p:p1", "p:p2", "n:odd-name"} <= set(shards["id"])
     assert check(out).ok, check(out).violations
     assert res.manifest["totals"]["docs"] == shards.height
     modes = {oct(p.stat().st_mode & 0o777) for p in [out / "manifest.json", *out.glob("shards/*"), *out.glob("audit/*/*")]}

@@ -45,7 +45,8 @@ def atomic_write_parquet(table: pa.Table, path: Path):
 
 def atomic_write_json(obj, path: Path):
     tmp = _tmp(Path(path))
-    with open(tmp, "w") as f:
+    # backslashreplace: a surrogate (a file name's undecodable byte) is written as its JSON escape "\udcff"
+    with open(tmp, "w", encoding="utf-8", errors="backslashreplace") as f:
         json.dump(obj, f, indent=2, ensure_ascii=False, sort_keys=False)
         f.write("\n")
     os.replace(tmp, path)

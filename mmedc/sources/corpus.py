@@ -13,7 +13,7 @@ from mmedc.config import LimitsConfig
 from mmedc.core.decisions import FAILED
 from mmedc.core.errors import short_error
 from mmedc.core.readers import reader
-from mmedc.core.record import Record
+from mmedc.core.record import Record, printable
 
 
 DEFAULT_LIMITS = LimitsConfig()
@@ -176,7 +176,7 @@ def read_jsonl(src, path: Path, part: tuple[int, int] | None = None, limits=None
     Lines over `[limits] max_line_bytes` fail without being held in memory."""
     path = Path(path)
     limits = limits or DEFAULT_LIMITS
-    base = f"{src.name}:{path.name}"
+    base = f"{src.name}:{printable(path.name, 1000)}"  # a name may hold undecodable bytes
     n = 0
     gz = path.name.endswith(".gz")
     try:
@@ -238,7 +238,7 @@ def read_parquet(src, path: Path, part: tuple[int, int] | None = None, batch_siz
     cell over `[limits] max_line_bytes` fails its row before it becomes a Python string."""
     path = Path(path)
     limits = limits or DEFAULT_LIMITS
-    base = f"{src.name}:{path.name}"
+    base = f"{src.name}:{printable(path.name, 1000)}"  # a name may hold undecodable bytes
     n = part[0] if part else 0
     try:
         pf = pq.ParquetFile(path)
