@@ -22,7 +22,7 @@ import pytest
 from mmedc.audit.check import check
 from mmedc.config import LimitsConfig, RecipeError, SourceConfig, load_recipe
 from mmedc.core.record import Record
-from mmedc.engine.runner import RunError, check_lid_model, run
+from mmedc.engine.runner import RunError, run
 from mmedc.executor import LocalExecutor
 from mmedc.paths import ROOT
 from mmedc.sample.build import all_docs
@@ -253,13 +253,18 @@ def test_settings_that_would_fail_every_document_stop_the_run_before_any_task(tm
         with pytest.raises(RunError, match=msg):
             run(recipe, tmp_path / "out", executor=LocalExecutor(), progress=False)
     assert not (tmp_path / "out").exists()  # nothing ran
-    # A fastText file cut short spins or crashes its loader: the check runs it in a child, with a time limit.
+    # A fastText file cut short spins fastText's loader: its own headers tell, in milliseconds.
     from mmedc.classify.langid import default_model_path
 
-    cut = tmp_path / "cut.ftz"
-    cut.write_bytes(default_model_path().read_bytes()[:100_000])
-    with pytest.raises(RunError, match="did not load|cannot be loaded"):
-        check_lid_model(str(cut), ("en",), timeout=3)
+    whole = default_model_path().read_bytes()
+    for size, msg in [(100_000, "cut short in the dictionary"), (len(whole) - 1, "but its headers say")]:
+        cut = tmp_path / f"cut{size}.ftz"
+        cut.write_bytes(whole[:size])
+        recipe = load_recipe(_recipe(tmp_path, src, f'[langid]\nmodel = "{cut}"\n', languages='["en"]'))
+        t0 = time.time()
+        with pytest.raises(RunError, match=msg):
+            run(recipe, tmp_path / "out", executor=LocalExecutor(), progress=False)
+        assert time.time() - t0 < 5
     monkeypatch.setenv("MMEDC_PACKS", str(_packs_without_medical(tmp_path)))
     recipe = load_recipe(_recipe(tmp_path, src, languages='["en"]'))
     with pytest.raises(RunError, match=r"language pack en .* has no \[medical\] terms"):

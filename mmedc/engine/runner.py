@@ -137,6 +137,64 @@ def check_lid_model(model: str, labels: tuple[str, ...], timeout: float | None =
     _check_lid_model(str(Path(model).resolve()), st.st_size, st.st_mtime_ns, labels, timeout)
 
 
+def fasttext_size(path: str) -> int:
+    """The size a fastText model file must have, from its own headers (magic, args, dictionary, then
+    the dense or product-quantized matrices), read without loading it: a file cut short is told apart
+    in milliseconds instead of spinning fastText's loader. Raises ValueError on a file that is not one."""
+    import struct
+
+    with open(path, "rb") as f:
+        def take(fmt: str):
+            n = struct.calcsize(fmt)
+            b = f.read(n)
+            if len(b) < n:
+                raise ValueError(f"cut short at byte {f.tell()}")
+            return struct.unpack(fmt, b)
+
+        magic, version = take("<ii")
+        if magic != 793712314 or not 1 <= version <= 12:
+            raise ValueError("not a fastText model (wrong magic number)")
+        take("<12id")  # args: dim, ws, epoch, minCount, neg, wordNgrams, loss, model, bucket, minn, maxn, lrUpdateRate, t
+        size, _nwords, _nlabels, _ntokens, pruneidx = take("<iiiqq")
+        if size < 0 or pruneidx < 0:
+            raise ValueError("damaged dictionary header")
+        # The dictionary: null-terminated words, each with a count (int64) and a type (int8), read in
+        # chunks; then the pruned-index pairs.
+        base, buf, pos, words = f.tell(), b"", 0, 0
+        while words < size:
+            end = buf.find(b"\0", pos)
+            if end < 0 or end + 10 > len(buf):
+                more = f.read(1 << 20)
+                if not more:
+                    raise ValueError(f"cut short in the dictionary (at byte {base + len(buf)})")
+                base, buf, pos = base + pos, buf[pos:] + more, 0
+                continue
+            pos, words = end + 10, words + 1
+        f.seek(base + pos + 8 * pruneidx)
+
+        def matrix(quant: bool):
+            if not quant:
+                m, n = take("<qq")
+                f.seek(4 * m * n, 1)
+                return
+            qnorm, m, _n, codesize = take("<?qqi")
+            f.seek(codesize, 1)
+            pq()
+            if qnorm:
+                f.seek(m, 1)
+                pq()
+
+        def pq():
+            dim, _nsubq, _dsub, _lastdsub = take("<iiii")
+            f.seek(4 * dim * 256, 1)
+
+        (quant,) = take("<?")
+        matrix(quant)
+        (qout,) = take("<?")
+        matrix(quant and qout)
+        return f.tell()
+
+
 _LID_PROBE = """
 import sys, fasttext
 fasttext.FastText.eprint = lambda *a, **k: None
@@ -153,6 +211,13 @@ def _check_lid_model(path: str, size: int, mtime_ns: int, labels: tuple[str, ...
 
     if size == 0:
         raise RunError(f"[langid] model {path} is empty")
+    try:
+        want = fasttext_size(path)
+    except (ValueError, OSError) as e:
+        raise RunError(f"[langid] model {path} cannot be loaded as a fastText model: {e}") from None
+    if want != size:
+        raise RunError(f"[langid] model {path} is {size:,} bytes but its headers say {want:,}: "
+                       f"{'cut short' if size < want else 'followed by other data'}")
     try:
         r = subprocess.run([sys.executable, "-c", _LID_PROBE, path], capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired:
