@@ -137,7 +137,7 @@ def check_lid_model(model: str, labels: tuple[str, ...], timeout: float | None =
     _check_lid_model(str(Path(model).resolve()), st.st_size, st.st_mtime_ns, labels, timeout)
 
 
-def fasttext_size(path: str) -> int:
+def fasttext_size(path: str, chunk: int = 1 << 20) -> int:
     """The size a fastText model file must have, from its own headers (magic, args, dictionary, then
     the dense or product-quantized matrices), read without loading it: a file cut short is told apart
     in milliseconds instead of spinning fastText's loader. Raises ValueError on a file that is not one."""
@@ -164,7 +164,7 @@ def fasttext_size(path: str) -> int:
         while words < size:
             end = buf.find(b"\0", pos)
             if end < 0 or end + 10 > len(buf):
-                more = f.read(1 << 20)
+                more = f.read(chunk)
                 if not more:
                     raise ValueError(f"cut short in the dictionary (at byte {base + len(buf)})")
                 base, buf, pos = base + pos, buf[pos:] + more, 0
