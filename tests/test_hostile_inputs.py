@@ -22,7 +22,7 @@ import pytest
 from mmedc.audit.check import check
 from mmedc.config import LimitsConfig, RecipeError, SourceConfig, load_recipe
 from mmedc.core.record import Record
-from mmedc.engine.runner import RunError, run
+from mmedc.engine.runner import RunError, fasttext_size, run
 from mmedc.executor import LocalExecutor
 from mmedc.paths import ROOT
 from mmedc.sample.build import all_docs
@@ -257,6 +257,7 @@ def test_settings_that_would_fail_every_document_stop_the_run_before_any_task(tm
     from mmedc.classify.langid import default_model_path
 
     whole = default_model_path().read_bytes()
+    assert fasttext_size(str(default_model_path()), chunk=7) == len(whole)  # words across read chunks
     for size, msg in [(100_000, "cut short in the dictionary"), (len(whole) - 1, "but its headers say")]:
         cut = tmp_path / f"cut{size}.ftz"
         cut.write_bytes(whole[:size])
