@@ -132,7 +132,16 @@ _register_stage_clis()
 
 
 def main():
-    app()
+    from mmedc.core.errors import MmedcError
+
+    try:
+        app()
+    except (MmedcError, OSError, ValueError) as e:  # a user's error (a bad recipe, --out a file): one line
+        typer.secho(f"error: {type(e).__name__ + ': ' if isinstance(e, OSError) else ''}{e}", fg=typer.colors.RED, err=True)
+        raise SystemExit(1) from None
+    except KeyboardInterrupt:
+        typer.secho("interrupted (re-run the same command to resume)", err=True)
+        raise SystemExit(130) from None
 
 
 if __name__ == "__main__":

@@ -9,6 +9,8 @@ import dataclasses
 import hashlib
 import json
 import tomllib
+import types
+import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -32,7 +34,7 @@ class PipelineConfig:
     name: str = ""
     languages: list[str] = field(default_factory=list)
     # The filter chain in order (registered step names); "lid-first" for the paper's order.
-    steps: list[str] = field(default_factory=lambda: list(DEFAULT_STEPS))
+    steps: list[str] | str = field(default_factory=lambda: list(DEFAULT_STEPS))
     plugins: list[str] = field(default_factory=list)  # modules that register more steps / readers
     packs: list[str] = field(default_factory=list)  # language pack folders searched before $MMEDC_PACKS and filters/
     unit_docs: int = 50_000  # a work unit (one task): about this many rows of a Parquet file ...
@@ -57,7 +59,7 @@ class PipelineConfig:
 class SourceConfig:
     name: str
     kind: str
-    paths: list[str]
+    paths: list[str] | str
     lang: str | None = None  # known language (PDF OCR, folders of one language); LID still runs
     # Language per file or folder, {"glob": "lang"} matched against the path's end, e.g.
     # {"zh/*" = "zh", "en_part_*" = "en", "atlas.pdf" = "ru+en"}; the first match wins, else `lang`
@@ -68,6 +70,22 @@ class SourceConfig:
     url_field: str = "url"
     # A step's settings for this source only: `[sources.quality] min_words = 5` (mmedc.engine.chain)
     settings: dict[str, dict] = field(default_factory=dict)
+
+
+@dataclass
+class LimitsConfig:
+    """Bounds on what one input may cost (docs/engine.md#limits): past one, that record (or the rest of
+    that file) becomes a `failed` row naming the limit, and the run goes on."""
+    max_doc_chars: int = 10_000_000  # a longer document fails at ingest (a 2,000-page textbook is ~6M)
+    max_line_bytes: int = 64 << 20  # one JSONL line / one Parquet text cell, in (decompressed) bytes
+    max_file_bytes: int = 32 << 30  # bytes read from one input file after decompression
+    max_id_chars: int = 1000  # a longer id (from an id field) fails the record
+
+    def __post_init__(self):
+        for f in dataclasses.fields(self):
+            v = getattr(self, f.name)
+            if not isinstance(v, int) or isinstance(v, bool) or v < 1:
+                raise RecipeError(f"[limits] {f.name} must be a positive integer, got {v!r}")
 
 
 @dataclass
@@ -191,6 +209,7 @@ class Recipe:
     decontam: DecontamConfig = field(default_factory=DecontamConfig)
     crawl: CrawlConfig = field(default_factory=CrawlConfig)
     pipeline: PipelineConfig = field(default_factory=PipelineConfig)
+    limits: LimitsConfig = field(default_factory=LimitsConfig)
     tables: dict = field(default_factory=dict)  # settings tables of plug-in steps, by table name
 
     def __setstate__(self, state):  # a task's copy of the recipe searches the recipe's pack folders too
@@ -238,11 +257,47 @@ class Recipe:
         return {str(f): hashlib.sha256(f.read_bytes()).hexdigest()[:16] if f.exists() else "absent" for f in files}
 
 
+def _type_ok(v, t) -> bool:
+    """Does the TOML value v fit the annotation t (int, float, bool, str, list[X], dict[str, X], X | None)?"""
+    origin, args = typing.get_origin(t), typing.get_args(t)
+    if t is typing.Any:
+        return True
+    if origin in (typing.Union, types.UnionType):
+        return any(_type_ok(v, a) for a in args)
+    if t is type(None):
+        return v is None
+    if t is float:
+        return isinstance(v, (int, float)) and not isinstance(v, bool)
+    if t is int:
+        return isinstance(v, int) and not isinstance(v, bool)
+    if origin is list:
+        return isinstance(v, list) and (not args or all(_type_ok(x, args[0]) for x in v))
+    if origin is dict:
+        return isinstance(v, dict) and (not args or all(_type_ok(k, args[0]) and _type_ok(x, args[1])
+                                                        for k, x in v.items()))
+    if isinstance(t, type):
+        return isinstance(v, t)
+    return True  # an annotation this check does not understand (a plug-in's): the dataclass decides
+
+
+def _type_name(t) -> str:
+    return getattr(t, "__name__", None) if isinstance(t, type) else str(t).replace("typing.", "")
+
+
 def _build(cls, data: dict, where: str):
+    if not isinstance(data, dict):
+        raise RecipeError(f"[{where}] must be a table, got {type(data).__name__}")
     names = {f.name for f in dataclasses.fields(cls)}
     unknown = set(data) - names
     if unknown:
         raise RecipeError(f"[{where}]: unknown key(s) {sorted(unknown)}; known: {sorted(names)}")
+    try:  # types are checked here, when the recipe loads, not in a task on a worker
+        hints = typing.get_type_hints(cls)
+    except Exception:  # noqa: BLE001 - a plug-in config with unresolvable annotations: the dataclass checks
+        hints = {}
+    for k, v in data.items():
+        if k in hints and not _type_ok(v, hints[k]):
+            raise RecipeError(f"[{where}] {k} = {v!r}: expected {_type_name(hints[k])}, got {type(v).__name__}")
     try:
         return cls(**data)
     except TypeError as e:
@@ -258,6 +313,21 @@ def _use_settings_dirs(pipe: PipelineConfig, base: Path):
 
     if pipe.ocr_settings:
         os.environ["MMEDC_OCR"] = str(storage_path(pipe.ocr_settings, base))
+
+
+def _check_codes(recipe: Recipe, path: Path):
+    """Language codes name files (filters/<code>.toml, ocr/<code>.toml): never a path."""
+    from mmedc.classify.packs import PackError, check_code
+
+    codes = [("[pipeline] languages", c) for c in recipe.languages]
+    for s in recipe.sources:
+        for v in [s.lang, *s.lang_by_path.values()]:
+            codes += [(f"source {s.name!r}", c.strip()) for c in (v or "").replace(",", "+").split("+") if c.strip()]
+    for where, c in codes:
+        try:
+            check_code(c)
+        except PackError as e:
+            raise RecipeError(f"{path}: {where}: {e}") from None
 
 
 def load_recipe(path: str | Path) -> Recipe:
@@ -281,7 +351,7 @@ def load_recipe(path: str | Path) -> Recipe:
     READERS.load(pipe.plugins)
     known = {"pipeline", "sources", "langid", "medical", "dedup", "tokenize", "ocr", "shards"}
     known |= {"quality", "pii", "decontam"}
-    known |= {"crawl"}
+    known |= {"crawl", "limits"}
     chain = []
     for name in pipe.steps:
         try:
@@ -326,6 +396,7 @@ def load_recipe(path: str | Path) -> Recipe:
         decontam=_build(DecontamConfig, data.get("decontam", {}), "decontam"),
         crawl=_build(CrawlConfig, data.get("crawl", {}), "crawl"),
         pipeline=pipe,
+        limits=_build(LimitsConfig, data.get("limits", {}), "limits"),
         tables={t: _build(cfg, data.get(t, {}), t) for t, cfg in plugin_tables.items()},
     )
     from mmedc.core.storage import path as storage_path
@@ -337,4 +408,5 @@ def load_recipe(path: str | Path) -> Recipe:
     from mmedc.engine.chain import check_source_settings
 
     check_source_settings(recipe)
+    _check_codes(recipe, path)
     return recipe

@@ -149,8 +149,9 @@ def check_kept_not_dropped(out: Path, steps: list[str], res: CheckResult):
     if not steps:
         return
     lf = scan(out).select("shard", "id", "step", "decision")
-    kept_end = lf.filter((pl.col("step") == steps[-1]) & (pl.col("decision") == KEPT)).select("id").unique()
-    bad = (lf.filter(pl.col("decision") != KEPT).join(kept_end, on="id", how="semi")
+    # A document is an id in a unit: a copy of its id in another unit may be dropped (duplicate_id).
+    kept_end = lf.filter((pl.col("step") == steps[-1]) & (pl.col("decision") == KEPT)).select("shard", "id").unique()
+    bad = (lf.filter(pl.col("decision") != KEPT).join(kept_end, on=["shard", "id"], how="semi")
            .select("id", "step", "decision").unique().sort("id", "step").collect())
     for r in bad.head(20).iter_rows(named=True):
         res.fail(f"id {r['id']} is kept at the end but {r['decision']} at step {r['step']}")

@@ -7,6 +7,7 @@ Adding a language is adding a pack file; nothing in the code names a language. T
 from __future__ import annotations
 
 import functools
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -137,11 +138,21 @@ def load_pack_file(path: Path) -> Pack:
     return pack
 
 
+# A language code names a file in the packs folder: letters, digits, '_' and '-' only (no path).
+CODE_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,31}")
+
+
+def check_code(code) -> str:
+    if not isinstance(code, str) or not CODE_RE.fullmatch(code):
+        raise PackError(f"language code {code!r} is not a pack name (letters, digits, '_' and '-' only)")
+    return code
+
+
 def load_pack(code: str, directory: str | None = None) -> Pack:
     """The pack `code` from `directory`, else from the first folder of the search path that has it
     (the recipe's `[pipeline] packs`, $MMEDC_PACKS, filters/: mmedc.paths.pack_dirs), parsed once per process."""
     dirs = (Path(directory),) if directory else tuple(pack_dirs())
-    return _load_pack(code, tuple(str(d) for d in dirs))
+    return _load_pack(check_code(code), tuple(str(d) for d in dirs))
 
 
 @functools.cache

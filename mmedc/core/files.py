@@ -27,7 +27,8 @@ def atomic_write_parquet(table: pa.Table, path):
 
 def atomic_write_json(obj, path):
     data = json.dumps(obj, indent=2, ensure_ascii=False, sort_keys=False) + "\n"
-    write_bytes(path, data.encode("utf-8"))
+    # backslashreplace: a surrogate (a file name's undecodable byte) is written as its JSON escape "\udcff"
+    write_bytes(path, data.encode("utf-8", "backslashreplace"))
 
 
 class ParquetStream:

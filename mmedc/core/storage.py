@@ -101,6 +101,21 @@ def ensure_dir(p):
         p.mkdir(parents=True, exist_ok=True)
 
 
+def umask_mode() -> int:
+    """The mode a plain open() would give a new file: 0666 less the process umask (read without
+    changing it where /proc says it, else by setting and restoring it)."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return 0o666 & ~int(line.split()[1], 8)
+    except OSError:
+        pass
+    old = os.umask(0o022)
+    os.umask(old)
+    return 0o666 & ~old
+
+
 class Output:
     """A file being written: on local disk a temporary file renamed into place by `commit()`; on an
     object store the final name, whose upload completes at `commit()` and is dropped by `discard()`
@@ -112,6 +127,7 @@ class Output:
         if self.local:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             fd, self._tmp = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.", suffix=".tmp")
+            os.fchmod(fd, umask_mode())  # mkstemp makes 0600: outputs follow the umask, like any other file
             self.file = os.fdopen(fd, "wb")
         else:
             self.file = self.path.open("wb")

@@ -48,6 +48,13 @@ class SignatureStream:
         self.stream.abort()
 
 
+def _sig(out: Path, shard: str) -> Path:
+    """The shard's signatures; without the copies of ids an earlier unit kept when it has any
+    (work/ids, written by mmedc.engine.stages.unique_ids before dedup runs)."""
+    unique = _dir(out, "ids", f"{shard}.sig.parquet")
+    return unique if unique.exists() else _dir(out, "minhash", f"{shard}.parquet")
+
+
 def plan_for(recipe: Recipe, shards: list[str], out: Path):
     from mmedc.dedup.index import make_plan
 
@@ -62,7 +69,7 @@ def plan_for(recipe: Recipe, shards: list[str], out: Path):
     else:
         batch = "run-" + hashlib.sha1(f"{storage.resolve(out)}|{recipe.fingerprint()}".encode()).hexdigest()[:12]
         storage.write_bytes(batch_file, (batch + "\n").encode())
-    new = [(s, str(_dir(out, "minhash", f"{s}.parquet")), str(_dir(out, "dedup", f"{s}.parquet"))) for s in shards]
+    new = [(s, str(_sig(out, s)), str(_dir(out, "dedup", f"{s}.parquet"))) for s in shards]
     return make_plan(recipe.dedup, _dir(out, "dedup", "stages"), new, n_docs, index_dir(recipe, out), batch)
 
 

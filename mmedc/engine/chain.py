@@ -26,6 +26,7 @@ DOC_SCHEMA = pa.schema(DOC_FIELDS)
 
 
 def filter_steps(recipe: Recipe) -> list[Step]:
+    STEPS.load(recipe.pipeline.plugins)  # in a Ray worker too: the recipe's plug-in steps register there
     steps = []
     for name in recipe.pipeline.steps:
         cls = STEPS.get(name)

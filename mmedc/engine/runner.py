@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import functools
 import json
 import os
 import time
@@ -132,20 +133,139 @@ def local_settings() -> dict[str, str]:
 
 
 def validate(recipe: Recipe):
-    """Fail fast, before any task starts, on what would fail in every task."""
-    from mmedc.classify.langid import default_model_path
+    """Fail fast, before Ray starts, on what would fail or drop every document: the packs (with the
+    tables the chain's steps need), the medical classifier, the LID model (loaded and asked), the tokenizer."""
     from mmedc.classify.medical import get_classifier
     from mmedc.classify.packs import load_pack
     from mmedc.shards.tokenizer import load_tokenizer
 
-    for code in recipe.languages:
-        load_pack(code)
+    steps = set(recipe.pipeline.steps)
+    packs = [load_pack(code) for code in recipe.languages]
     get_classifier(recipe.medical.classifier)
-    if not recipe.langid.model:
-        default_model_path()
-    elif not storage.path(recipe.langid.model).exists():
-        raise RunError(f"[langid] model {recipe.langid.model} not found")
+    for p in packs:
+        if "medical" in steps:
+            need = "keywords" if recipe.medical.classifier == "mmedc" else "terms"
+            if not getattr(p, need):
+                raise RunError(f"language pack {p.code} ({p.path}) has no [medical] {need} for the "
+                               f"{recipe.medical.classifier!r} classifier: every document would be dropped as not medical")
+    if "langid" in steps:
+        check_lid_model(recipe.langid.model, tuple(lab for p in packs for lab in p.lid_labels))
     return load_tokenizer(recipe.tokenize.tokenizer, recipe.tokenize.eos_token)
+
+
+def check_lid_model(model: str, labels: tuple[str, ...], timeout: float | None = None):
+    """Load the LID model and ask it once, in a child process: a truncated fastText file can crash or
+    spin the loader (and then every worker, in a loop), an empty or foreign file fails every document.
+    A model that does not load within `timeout` (default: 60 s + 1 s per 20 MB) is refused."""
+    from mmedc.classify.langid import default_model_path
+
+    if not model:
+        model = str(default_model_path())
+    elif storage.is_uri(model):
+        if not storage.path(model).exists():
+            raise RunError(f"[langid] model {model} not found")
+        model = str(storage.local_copy(model))  # what every worker loads: a copy on its node
+    elif not Path(model).is_file():
+        raise RunError(f"[langid] model {model} not found (or not a file)")
+    st = Path(model).stat()
+    timeout = timeout or 60 + st.st_size / 20e6
+    _check_lid_model(str(Path(model).resolve()), st.st_size, st.st_mtime_ns, labels, timeout)
+
+
+def fasttext_size(path: str, chunk: int = 1 << 20) -> int:
+    """The size a fastText model file must have, from its own headers (magic, args, dictionary, then
+    the dense or product-quantized matrices), read without loading it: a file cut short is told apart
+    in milliseconds instead of spinning fastText's loader. Raises ValueError on a file that is not one."""
+    import struct
+
+    with open(path, "rb") as f:
+        def take(fmt: str):
+            n = struct.calcsize(fmt)
+            b = f.read(n)
+            if len(b) < n:
+                raise ValueError(f"cut short at byte {f.tell()}")
+            return struct.unpack(fmt, b)
+
+        magic, version = take("<ii")
+        if magic != 793712314 or not 1 <= version <= 12:
+            raise ValueError("not a fastText model (wrong magic number)")
+        take("<12id")  # args: dim, ws, epoch, minCount, neg, wordNgrams, loss, model, bucket, minn, maxn, lrUpdateRate, t
+        size, _nwords, _nlabels, _ntokens, pruneidx = take("<iiiqq")
+        if size < 0 or pruneidx < 0:
+            raise ValueError("damaged dictionary header")
+        # The dictionary: null-terminated words, each with a count (int64) and a type (int8), read in
+        # chunks; then the pruned-index pairs.
+        base, buf, pos, words = f.tell(), b"", 0, 0
+        while words < size:
+            end = buf.find(b"\0", pos)
+            if end < 0 or end + 10 > len(buf):
+                more = f.read(chunk)
+                if not more:
+                    raise ValueError(f"cut short in the dictionary (at byte {base + len(buf)})")
+                base, buf, pos = base + pos, buf[pos:] + more, 0
+                continue
+            pos, words = end + 10, words + 1
+        f.seek(base + pos + 8 * pruneidx)
+
+        def matrix(quant: bool):
+            if not quant:
+                m, n = take("<qq")
+                f.seek(4 * m * n, 1)
+                return
+            qnorm, m, _n, codesize = take("<?qqi")
+            f.seek(codesize, 1)
+            pq()
+            if qnorm:
+                f.seek(m, 1)
+                pq()
+
+        def pq():
+            dim, _nsubq, _dsub, _lastdsub = take("<iiii")
+            f.seek(4 * dim * 256, 1)
+
+        (quant,) = take("<?")
+        matrix(quant)
+        (qout,) = take("<?")
+        matrix(quant and qout)
+        return f.tell()
+
+
+_LID_PROBE = """
+import sys, fasttext
+fasttext.FastText.eprint = lambda *a, **k: None
+m = fasttext.load_model(sys.argv[1])
+m.predict("the patient was treated for pneumonia", k=1)
+print(" ".join(l.replace("__label__", "") for l in m.get_labels()))
+"""
+
+
+@functools.cache
+def _check_lid_model(path: str, size: int, mtime_ns: int, labels: tuple[str, ...], timeout: float):
+    import subprocess
+    import sys
+
+    if size == 0:
+        raise RunError(f"[langid] model {path} is empty")
+    try:
+        want = fasttext_size(path)
+    except (ValueError, OSError) as e:
+        raise RunError(f"[langid] model {path} cannot be loaded as a fastText model: {e}") from None
+    if want != size:
+        raise RunError(f"[langid] model {path} is {size:,} bytes but its headers say {want:,}: "
+                       f"{'cut short' if size < want else 'followed by other data'}")
+    try:
+        r = subprocess.run([sys.executable, "-c", _LID_PROBE, path], capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise RunError(f"[langid] model {path} did not load in {timeout:.0f} s (a truncated or damaged "
+                       "fastText file?)") from None
+    if r.returncode != 0:
+        why = (r.stderr.strip().splitlines() or [f"the loader died (exit status {r.returncode})"])[-1][:200]
+        raise RunError(f"[langid] model {path} cannot be loaded as a fastText model: {why}")
+    known = set(r.stdout.split())
+    missing = sorted({lab for lab in labels} - known)
+    if labels and len(missing) == len(set(labels)):
+        raise RunError(f"[langid] model {path} knows none of the packs' LID labels (e.g. {missing[:3]}): "
+                       "is it a language-ID model?")
 
 
 def _submit_and_wait(ex, recipe: Recipe, units: list[WorkUnit], out, progress: bool) -> tuple[list[str], int]:
@@ -154,7 +274,7 @@ def _submit_and_wait(ex, recipe: Recipe, units: list[WorkUnit], out, progress: b
     from mmedc.shards import writer as shard_writer
 
     shards = [u.shard for u in units]
-    handles: dict[str, list] = {"filter": [], "dedup": [], "finalize": [], "shards": []}
+    handles: dict[str, list] = {"filter": [], "ids": [], "dedup": [], "finalize": [], "shards": []}
     docs: dict = {}
     skipped = 0
 
@@ -176,7 +296,9 @@ def _submit_and_wait(ex, recipe: Recipe, units: list[WorkUnit], out, progress: b
         for sh in shards:
             marker(out, "finalize", sh).unlink(missing_ok=True)
         marker(out, "dedup", "all").unlink(missing_ok=True)
-        h = dedup_stage.submit(recipe, shards, out, filter_handles)
+        # Ids kept by two units: the first keeps it, dedup clusters the others without their copies.
+        ids_h = add("ids", ex.submit(stages.unique_ids, shards, out, name="ids", num_cpus=1, deps=filter_handles))
+        h = dedup_stage.submit(recipe, shards, out, [ids_h])
         h.name = "dedup"
         dedup_h = add("dedup", h)
     else:
@@ -216,7 +338,8 @@ def run(recipe: Recipe, out, ray_address: str | None = None, workers: int | None
     units = plan_units(recipe)
     storage.ensure_dir(out)
     _check_state(recipe, out, restart)
-    _drop_stale(out, {u.shard for u in units})
+    if _drop_stale(out, {u.shard for u in units}):
+        marker(out, "dedup", "all").unlink(missing_ok=True)  # fewer units: clusters and first ids change
     # What this run must finish: `audit check` holds every planned unit to its markers.
     atomic_write_json([{"shard": u.shard, "source": recipe.sources[u.source_index].name, "path": u.path,
                         "part": list(u.part) if u.part else None} for u in units], work(out, "units.json"))
@@ -248,4 +371,22 @@ def run(recipe: Recipe, out, ray_address: str | None = None, workers: int | None
     if failed:
         raise RunError(f"{len(failed)} task(s) failed after retries: {', '.join(failed[:10])}; "
                        "re-run the same command to retry them (finished work is kept)")
+    _check_not_empty(out, result.steps)
     return result
+
+
+def _check_not_empty(out: Path, steps: list[dict]):
+    """A step that dropped or failed every document it saw is a setting or input problem, not a corpus:
+    the run says which step and why, and exits non-zero (its audit is written, for `mmedc audit`)."""
+    import polars as pl
+
+    for t in steps:
+        if t["in"] and not t["kept"]:
+            try:
+                top = (pl.scan_parquet(str(out / "audit" / t["step"] / "*.parquet")).group_by("reason").len()
+                       .sort("len", descending=True).head(1).collect().row(0))
+                why = f"; most often: {top[0]} ({top[1]:,})"
+            except Exception:  # noqa: BLE001 - the one line must come out even without the reason
+                why = ""
+            raise RunError(f"step {t['step']} kept none of the {t['in']:,} documents that reached it "
+                           f"({t['dropped']:,} dropped, {t['failed']:,} failed{why}); see `mmedc audit summary {out}`")

@@ -10,7 +10,7 @@ from mmedc.core.storage import path as storage_path
 from mmedc.core.record import Record
 
 
-def read_file(src, path: Path, ocr=None, part: tuple[int, int] | None = None) -> Iterator[Record]:
+def read_file(src, path: Path, ocr=None, part: tuple[int, int] | None = None, limits=None) -> Iterator[Record]:
     """The records of one input file (or of `part` of it), by the source's kind."""
     spec = READERS.get(src.kind)
     kw = {}
@@ -18,11 +18,13 @@ def read_file(src, path: Path, ocr=None, part: tuple[int, int] | None = None) ->
         kw["part"] = part
     if "ocr" in spec.options:
         kw["ocr"] = ocr
+    if "limits" in spec.options and limits is not None:  # [limits] of the recipe (docs/engine.md#limits)
+        kw["limits"] = limits
     return spec.read(src, storage_path(path), **kw)  # a Path, or a UPath for a URI
 
 
-def read_unit(src, unit: WorkUnit, ocr=None) -> Iterator[Record]:
-    return read_file(src, unit.path, ocr, unit.part)
+def read_unit(src, unit: WorkUnit, ocr=None, limits=None) -> Iterator[Record]:
+    return read_file(src, unit.path, ocr, unit.part, limits)
 
 
 def declared_lang(src, path) -> str | None:
