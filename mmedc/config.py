@@ -317,17 +317,16 @@ def _use_settings_dirs(pipe: PipelineConfig, base: Path):
 
 def _check_codes(recipe: Recipe, path: Path):
     """Language codes name files (filters/<code>.toml, ocr/<code>.toml): never a path."""
-    from mmedc.classify.packs import PackError, check_code
-
     codes = [("[pipeline] languages", c) for c in recipe.languages]
     for s in recipe.sources:
         for v in [s.lang, *s.lang_by_path.values()]:
             codes += [(f"source {s.name!r}", c.strip()) for c in (v or "").replace(",", "+").split("+") if c.strip()]
+    from mmedc.paths import LANG_CODE
+
     for where, c in codes:
-        try:
-            check_code(c)
-        except PackError as e:
-            raise RecipeError(f"{path}: {where}: {e}") from None
+        if not isinstance(c, str) or not LANG_CODE.fullmatch(c):
+            raise RecipeError(f"{path}: {where}: language code {c!r} is not a pack name "
+                              "(letters, digits, '_' and '-' only)")
 
 
 def load_recipe(path: str | Path) -> Recipe:
@@ -405,8 +404,38 @@ def load_recipe(path: str | Path) -> Recipe:
         raise RecipeError(f"[decontam] index {recipe.decontam.index!r}: no index there (build it with `mmedc decontam index`)")
     if not recipe.languages:
         raise RecipeError(f"{path}: [pipeline] languages is empty")
-    from mmedc.engine.chain import check_source_settings
-
     check_source_settings(recipe)
     _check_codes(recipe, path)
     return recipe
+
+
+# Per-source step settings (`[sources.<table>]`), checked when the recipe loads (mmedc.engine.chain applies them).
+def _config_fields(recipe: Recipe, table: str) -> set[str]:
+    try:
+        cfg = recipe.table(table)
+    except AttributeError:
+        return set()
+    return {f.name for f in dataclasses.fields(cfg)} if dataclasses.is_dataclass(cfg) else set()
+
+
+def source_keys(recipe: Recipe, cls) -> list[str]:
+    """Keys a source may set for step `cls` under `[sources.<table>]`."""
+    return sorted(({"enabled"} | _config_fields(recipe, cls.table) | set(getattr(cls, "source_keys", ()))))
+
+
+def check_source_settings(recipe: Recipe) -> None:
+    """Every `[sources.<table>]` names a step of the chain and only keys that step takes."""
+    tables = {STEPS.get(n).table: STEPS.get(n) for n in recipe.pipeline.steps if STEPS.get(n).table}
+    for src in recipe.sources:
+        for table, st in src.settings.items():
+            if table not in tables:
+                raise RecipeError(f"source {src.name!r}: [sources.{table}]: no step of [pipeline] steps reads "
+                                  f"[{table}]; steps' tables: {sorted(tables)}")
+            if not isinstance(st, dict):
+                raise RecipeError(f"source {src.name!r}: [sources.{table}] must be a table, got {st!r}")
+            known = source_keys(recipe, tables[table])
+            bad = sorted(set(st) - set(known))
+            if bad:
+                raise RecipeError(f"source {src.name!r}: [sources.{table}]: unknown key(s) {bad}; known: {known}")
+            if "enabled" in st and not isinstance(st["enabled"], bool):
+                raise RecipeError(f"source {src.name!r}: [sources.{table}] enabled must be true or false")

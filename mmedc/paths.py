@@ -3,7 +3,11 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 from pathlib import Path
+
+# A language code names files (filters/<code>.toml, ocr/<code>.toml), never a path.
+LANG_CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,31}")
 
 # The repository root (mmedc is installed editable by `make setup`, so data folders sit beside it).
 ROOT = Path(__file__).resolve().parent.parent

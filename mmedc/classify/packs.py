@@ -7,13 +7,12 @@ Adding a language is adding a pack file; nothing in the code names a language. T
 from __future__ import annotations
 
 import functools
-import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from mmedc.classify.scripts import SCRIPTS
-from mmedc.paths import pack_dirs
+from mmedc.paths import LANG_CODE, pack_dirs
 
 WORD_SPLITS = ("whitespace", "cjk")
 TERM_MATCHES = ("word", "substring")
@@ -139,7 +138,7 @@ def load_pack_file(path: Path) -> Pack:
 
 
 # A language code names a file in the packs folder: letters, digits, '_' and '-' only (no path).
-CODE_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,31}")
+CODE_RE = LANG_CODE
 
 
 def check_code(code) -> str:

@@ -16,7 +16,7 @@ from collections import defaultdict
 import pyarrow as pa
 
 from mmedc.audit import AuditLog
-from mmedc.config import Recipe
+from mmedc.config import Recipe, _config_fields
 from mmedc.core.errors import short_error
 from mmedc.core.step import FAILED, KEPT, STEPS, Outcome, Step
 
@@ -36,39 +36,6 @@ def filter_steps(recipe: Recipe) -> list[Step]:
         steps.append(SourceSettings(base, {src: _for_source(cls, recipe, st) for src, st in per_source.items()},
                                     per_source) if per_source else base)
     return steps
-
-
-def _config_fields(recipe: Recipe, table: str) -> set[str]:
-    try:
-        cfg = recipe.table(table)
-    except AttributeError:
-        return set()
-    return {f.name for f in dataclasses.fields(cfg)} if dataclasses.is_dataclass(cfg) else set()
-
-
-def source_keys(recipe: Recipe, cls) -> list[str]:
-    """Keys a source may set for step `cls` under `[sources.<table>]`."""
-    return sorted(({"enabled"} | _config_fields(recipe, cls.table) | set(getattr(cls, "source_keys", ()))))
-
-
-def check_source_settings(recipe: Recipe) -> None:
-    """Every `[sources.<table>]` names a step of the chain and only keys that step takes."""
-    from mmedc.config import RecipeError
-
-    tables = {STEPS.get(n).table: STEPS.get(n) for n in recipe.pipeline.steps if STEPS.get(n).table}
-    for src in recipe.sources:
-        for table, st in src.settings.items():
-            if table not in tables:
-                raise RecipeError(f"source {src.name!r}: [sources.{table}]: no step of [pipeline] steps reads "
-                                  f"[{table}]; steps' tables: {sorted(tables)}")
-            if not isinstance(st, dict):
-                raise RecipeError(f"source {src.name!r}: [sources.{table}] must be a table, got {st!r}")
-            known = source_keys(recipe, tables[table])
-            bad = sorted(set(st) - set(known))
-            if bad:
-                raise RecipeError(f"source {src.name!r}: [sources.{table}]: unknown key(s) {bad}; known: {known}")
-            if "enabled" in st and not isinstance(st["enabled"], bool):
-                raise RecipeError(f"source {src.name!r}: [sources.{table}] enabled must be true or false")
 
 
 def _for_source(cls, recipe: Recipe, st: dict) -> Step | None:

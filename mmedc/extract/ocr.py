@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import re
-import sys
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
@@ -167,7 +166,7 @@ def render(doc, page: int, dpi: int, path: str) -> tuple[int, list[str]]:
 
 
 def _short(e: BaseException) -> str:
-    from mmedc.sources.base import short_error
+    from mmedc.core.errors import short_error
 
     return short_error(e)
 
@@ -212,39 +211,30 @@ def ocr_range(pdf_path: str, pages: list[int], settings: dict, dpi: int, orienta
     return [asdict(out[p]) for p in pages]
 
 
-def _ray_ready() -> bool:
-    ray = sys.modules.get("ray")  # never import Ray just to find out (the CLI runs without it)
-    return ray is not None and ray.is_initialized()
-
-
-_remote = None
-
-
 def ocr_pages(pdf_path: str, pages: list[int], settings: dict, dpi: int, orientation: bool = True,
               workers: int = 0, pages_per_task: int = 8, layout: bool = True) -> dict[int, PageOcr]:
     """OCR the given pages of a book, in parallel; returns page → PageOcr (in any case, one per page).
 
-    With Ray up, the pages are split into ranges of `pages_per_task`, one Ray task each (1 CPU), and
-    reassembled in page order; a range whose task dies gives failed pages, not a failed book.
-    Without Ray, `workers` threads (0 = all cores).
+    On a distributed executor (Ray: mmedc.executor), the pages are split into ranges of
+    `pages_per_task`, one task each (1 CPU), and reassembled in page order; a range whose task dies
+    gives failed pages, not a failed book. Otherwise `workers` threads (0 = all cores).
     """
-    global _remote
+    from mmedc.executor import current
+
     if not pages:
         return {}
-    if _ray_ready() and len(pages) > pages_per_task:
-        import ray
-
-        if _remote is None:
-            _remote = ray.remote(num_cpus=1, max_retries=1)(ocr_range)
+    ex = current()
+    if ex.distributed and len(pages) > pages_per_task:
         chunks = [pages[i:i + pages_per_task] for i in range(0, len(pages), pages_per_task)]
-        refs = [_remote.remote(pdf_path, c, settings, dpi, orientation, 1, layout) for c in chunks]
+        handles = [ex.submit(ocr_range, pdf_path, c, settings, dpi, orientation, 1, layout, name="ocr", retries=1)
+                   for c in chunks]
         got: list[dict] = []
-        for chunk, ref in zip(chunks, refs):
+        for chunk, h in zip(chunks, handles):
             try:
-                got += ray.get(ref)
+                got += ex.result(h)
             except Exception as e:  # noqa: BLE001 - a lost task fails its pages only
                 got += [asdict(PageOcr(p, error=f"ray_task: {_short(e)}")) for p in chunk]
     else:
-        n = workers or (1 if _ray_ready() else (os.cpu_count() or 1))  # inside a Ray task: its 1 CPU
+        n = workers or (1 if ex.distributed else (os.cpu_count() or 1))  # inside a task: its 1 CPU
         got = ocr_range(pdf_path, pages, settings, dpi, orientation, n, layout)
     return {d["page"]: PageOcr(**d) for d in got}

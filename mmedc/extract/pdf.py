@@ -15,7 +15,8 @@ from mmedc.config import OcrConfig
 from mmedc.extract.book_cleanup import Page, clean_book, page_number_re, page_range
 from mmedc.extract.ocr import ocr_pages
 from mmedc.extract.ocr_settings import ocr_settings
-from mmedc.sources.base import Record, short_error
+from mmedc.core.errors import short_error
+from mmedc.core.record import Record
 
 # MMedC: a page is scanned when its alphanumeric ratio < 0.5 or it has < 200 alphanumeric characters.
 MIN_ALNUM_RATIO = 0.5
