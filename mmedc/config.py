@@ -43,8 +43,6 @@ class PipelineConfig:
     ocr_settings: str = ""  # OCR settings folder, likewise; "" = $MMEDC_OCR or ocr/
 
     def __post_init__(self):
-        if isinstance(self.packs, str):
-            self.packs = [self.packs]  # one folder
         if self.steps == "lid-first":
             self.steps = list(LID_FIRST_STEPS)
         if not isinstance(self.steps, list) or not all(isinstance(x, str) for x in self.steps):

@@ -244,7 +244,7 @@ def test_cluster_run_with_everything_in_the_bucket(sample_inputs, s3, tmp_path, 
     recipe.write_text(f'''[pipeline]
 name = "cluster"
 languages = ["en", "zh", "ja", "fr", "ru", "es"]
-packs = "my-packs"
+packs = ["my-packs"]
 [[sources]]
 name = "corpus"
 kind = "jsonl"

@@ -63,25 +63,24 @@ def read_records(path: Path, text_field: str | None = "text", batch_size: int = 
 
 
 def _jsonl_lines(path: Path) -> Iterator[Loose]:
-    from mmedc.sources.corpus import _gzip_lines
+    """The run's bounded line reader (mmedc.sources.corpus): memory per line capped by the default
+    `[limits]`, a longer line an error record, never the whole file in memory."""
+    from mmedc.sources.corpus import DEFAULT_LIMITS, _FileLimit, _TooLong, _file_chunks, _gzip_chunks, _lines
 
     n = 0
+    gz = path.name.lower().endswith(".gz")
     try:
-        if path.name.lower().endswith(".gz"):
-            lines = _gzip_lines(path)
-        else:
-            lines = _plain(path)
-        for n, raw in enumerate(lines, 1):
-            if not raw.strip():
-                continue
-            yield parse_line(n, raw)
-    except (OSError, EOFError, ValueError) as e:  # truncated or corrupt gzip, unreadable file
+        with open(path, "rb") as f:
+            chunks = _gzip_chunks(path, DEFAULT_LIMITS.max_file_bytes) if gz else _file_chunks(f, DEFAULT_LIMITS.max_file_bytes)
+            for n, (_, raw) in enumerate(_lines(chunks, DEFAULT_LIMITS.max_line_bytes, skip_long=not gz), 1):
+                if isinstance(raw, _TooLong):
+                    yield Loose(n, None, f"limit: max_line_bytes: line {n} is over {DEFAULT_LIMITS.max_line_bytes:,} bytes")
+                    continue
+                if not raw.strip():
+                    continue
+                yield parse_line(n, raw)
+    except (OSError, EOFError, ValueError, _FileLimit) as e:  # truncated or corrupt gzip, unreadable file
         yield Loose(n + 1, None, f"corrupt_file: after line {n}: {short_error(e)}")
-
-
-def _plain(path: Path) -> Iterator[bytes]:
-    with open(path, "rb") as f:
-        yield from f
 
 
 def parse_line(n: int, raw: bytes | str) -> Loose:
