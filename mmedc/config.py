@@ -68,6 +68,16 @@ class SourceConfig:
     url_field: str = "url"
     # A step's settings for this source only: `[sources.quality] min_words = 5` (mmedc.engine.chain)
     settings: dict[str, dict] = field(default_factory=dict)
+    # kind = "text" (mmedc.sources.text): "file" = one document per file, "blank_lines", or "separator"
+    # (documents end at a line that is exactly `separator`); .tsv/.csv files are rows with `text_field`
+    split: str = "file"
+    separator: str = ""
+
+    def __post_init__(self):
+        if self.split not in ("file", "blank_lines", "separator"):
+            raise RecipeError(f"source {self.name!r}: split must be file, blank_lines or separator, got {self.split!r}")
+        if (self.split == "separator") != bool(str(self.separator).strip()):
+            raise RecipeError(f"source {self.name!r}: split = \"separator\" needs a non-blank separator (and only it)")
 
 
 @dataclass

@@ -12,7 +12,8 @@ from typing import Callable
 
 from mmedc.core.registry import Registry
 
-READERS = Registry("source kind", ("mmedc.sources.corpus", "mmedc.sources.web", "mmedc.sources.books"))
+READERS = Registry("source kind", ("mmedc.sources.corpus", "mmedc.sources.web", "mmedc.sources.books",
+                                   "mmedc.sources.text"))
 
 
 @dataclass(frozen=True)

@@ -4,8 +4,10 @@ A WARC holds many kinds of record; only `response` records (HTTP status line + h
 Common Crawl and `mmedc crawl` write) and `resource` records (payload only, e.g. wget) carry pages.
 request / metadata / warcinfo records are not documents and are skipped; everything that could have been
 a document but is not used (non-HTML, HTTP errors, revisits, undecodable payloads) is a `dropped` or
-`failed` record with its reason. A malformed archive stops at the damage with one `failed` record; a
-record whose headers are over a limit (warc_headers.py) fails alone. Pages are read up to MAX_PAYLOAD.
+`failed` record with its reason. A PDF payload (by type or sniffed) is read like `kind = "pdf"`
+(mmedc.extract.pdf), with the record's URL and date. A malformed archive stops at the damage with one
+`failed` record; a record whose headers are over a limit (warc_headers.py) fails alone. Pages and PDFs
+are read up to MAX_PAYLOAD.
 """
 from __future__ import annotations
 
@@ -60,8 +62,30 @@ def _status(rec) -> int | None:
         return 0
 
 
-def record_to_doc(rid: str, rec) -> Record:
-    """One WARC record that may carry a page → kept / dropped / failed."""
+def _is_pdf(kind: str, rec) -> bool:
+    ident = (rec.rec_headers.get_header("WARC-Identified-Payload-Type") or "").split(";")[0].strip().lower()
+    return kind in ("application/pdf", "application/x-pdf") or ident == "application/pdf"
+
+
+def _pdf_doc(rid: str, raw: bytes, url, date, ctype: str, ocr, lang) -> Record:
+    """A PDF payload (a textbook or guideline in a crawl) read like `kind = "pdf"` from a temp file."""
+    import tempfile
+
+    from mmedc.config import OcrConfig
+    from mmedc.extract.pdf import extract_pdf
+
+    if len(raw) > MAX_PAYLOAD:  # a cut PDF is unreadable: say why instead of a corrupt_pdf
+        return with_url(Record.failed(rid, f"limit: pdf payload over MAX_PAYLOAD ({MAX_PAYLOAD} bytes)"), url)
+    with tempfile.NamedTemporaryFile(suffix=".pdf") as tmp:
+        tmp.write(raw)
+        tmp.flush()
+        doc = extract_pdf(rid, Path(tmp.name), lang=lang, ocr=ocr or OcrConfig(enabled=False))
+    doc.meta.update(fetched=date, content_type=ctype)
+    return with_url(doc, url)
+
+
+def record_to_doc(rid: str, rec, ocr=None, lang: str | None = None) -> Record:
+    """One WARC record that may carry a page or a PDF → kept / dropped / failed."""
     url = rec.rec_headers.get_header("WARC-Target-URI")
     date = rec.rec_headers.get_header("WARC-Date")
     if rec.rec_type == "revisit":
@@ -74,12 +98,15 @@ def record_to_doc(rid: str, rec) -> Record:
     ctype = _content_type(rec)
     kind = ctype.split(";")[0].strip().lower()
     unsure = kind in ("", "text/plain", "application/octet-stream", "unk", "no-type")  # sniff the payload
-    if "html" not in kind and not unsure:
+    pdf = _is_pdf(kind, rec)
+    if "html" not in kind and not unsure and not pdf:
         return with_url(Record.dropped(rid, f"not_html: {kind}"), url)  # images, PDFs...: payload not decoded
     try:
         raw = rec.content_stream().read(MAX_PAYLOAD + 1)
     except Exception as e:  # noqa: BLE001 - bad chunking / content-encoding: this record only
         return with_url(Record.failed(rid, f"unreadable_record: {short_error(e)}"), url)
+    if pdf or (unsure and raw.lstrip()[:5] == b"%PDF-"):
+        return _pdf_doc(rid, raw, url, date, ctype, ocr, lang)
     if "html" not in kind and not looks_like_html(raw):
         return with_url(Record.dropped(rid, f"not_html: {kind or 'no content-type'}"), url)
     extra = {"fetched": date}
@@ -117,7 +144,7 @@ def _gzip_damage(path: Path) -> str | None:
     return "the file ends inside a gzip member (cut short)" if fed and not d.eof else None
 
 
-def _doc_of(src: SourceConfig, base: str, n: int, rec, seen: set) -> Record | None:
+def _doc_of(src: SourceConfig, base: str, n: int, rec, seen: set, ocr=None, lang=None) -> Record | None:
     """Record number n → its document row (None for records that carry none), with a cut noted."""
     doc = None
     if rec.rec_type in DOC_RECORDS:  # request / metadata / warcinfo records carry no documents
@@ -126,7 +153,7 @@ def _doc_of(src: SourceConfig, base: str, n: int, rec, seen: set) -> Record | No
         rid = f"{src.name}:{url}" if url else f"{base}#{n}"
         rid = f"{rid}#{n}" if rid in seen else rid
         seen.add(rid)
-        doc = record_to_doc(rid, rec)
+        doc = record_to_doc(rid, rec, ocr, lang)
     missing = _missing_bytes(rec)
     if missing:  # warcio stops quietly at a cut archive: say so
         cut = f"archive ends {missing} bytes before the end of record {n} ({rec.rec_type})"
@@ -138,9 +165,12 @@ def _doc_of(src: SourceConfig, base: str, n: int, rec, seen: set) -> Record | No
     return doc
 
 
-@reader("warc", suffixes=(".warc", ".warc.gz", ".arc", ".arc.gz"))
-def read_warc(src, path: Path) -> Iterator[Record]:
+@reader("warc", suffixes=(".warc", ".warc.gz", ".arc", ".arc.gz"), options=("ocr",))
+def read_warc(src, path: Path, ocr=None) -> Iterator[Record]:
     from warcio.exceptions import ArchiveLoadFailed
+
+    from mmedc.sources.registry import declared_lang
+    lang = declared_lang(src, path)  # the OCR language of the PDFs in it
 
     base = f"{src.name}:{path.name}"
     n = 0  # records read so far
@@ -156,7 +186,7 @@ def read_warc(src, path: Path) -> Iterator[Record]:
                 for i, rec in enumerate(it, 1):
                     if i > skip:
                         n += 1
-                        if (doc := _doc_of(src, base, n, rec, seen)) is not None:
+                        if (doc := _doc_of(src, base, n, rec, seen, ocr, lang)) is not None:
                             yield doc
             if damage := _gzip_damage(path):  # the records after the cut are lost: one failed row says so
                 yield Record.failed(f"{base}#after-{n}", f"truncated_archive: after record {n}: {damage}")
