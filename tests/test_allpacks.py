@@ -25,6 +25,22 @@ def test_one_automaton_counts_like_each_pack():
         assert (s.medical, s.score, pack.code) == (top[0].medical, top[0].score, top[1].code)
 
 
+def test_the_scan_keeps_to_the_packs_the_script_allows():
+    from mmedc.classify.allpacks import script_candidates
+
+    packs = [load_pack(c) for c in CODES]
+    assert [p.code for p in script_candidates("Le patient présente une pneumonie sévère.", packs)] == ["en", "fr", "es"]
+    assert [p.code for p in script_candidates("Больной жалуется на кашель и температуру.", packs)] == ["ru"]
+    assert "ja" in [p.code for p in script_candidates("患者は発熱と咳を訴えている。", packs)]
+    assert len(script_candidates("12345 ... !!!", packs)) == len(packs)  # no letters: every pack
+    texts = [d["text"] for d in all_docs()]
+    terms = get_classifier("terms")
+    for t, (s, pack) in zip(texts, best_pack_scores("terms", texts, packs)):
+        allowed = script_candidates(t, packs)
+        top = max(((terms.score([t], p)[0], p) for p in allowed), key=lambda x: (x[0].medical, x[0].score))
+        assert (s.score, pack.code) == (top[0].score, top[1].code)
+
+
 def test_medical_documents_found_in_their_own_language():
     docs = [d for d in all_docs() if d["label"] == "medical"]
     got = best_pack_scores("terms", [d["text"] for d in docs], [load_pack(c) for c in CODES])

@@ -1,5 +1,6 @@
-"""The medical scan for documents of unknown language: every pack's terms in ONE Aho-Corasick automaton,
-so a text is scanned once however many languages the recipe has (six scans would cost about as much as
+"""The medical scan for documents of unknown language: the terms of every pack the text's script allows
+(script_candidates) in ONE Aho-Corasick automaton, so a text is scanned once however many languages
+the recipe has (six scans would cost about as much as
 language ID, which the cascade exists to avoid). Each hit is checked against the word boundaries of
 the pack(s) whose term it is; each pack's counts then give exactly the score that pack's own matcher
 would (tests/test_classify.py compares them)."""
@@ -67,8 +68,31 @@ def all_packs_scan(packs: tuple[Pack, ...]) -> AllPacksScan:
     return AllPacksScan(list(packs))
 
 
+def script_candidates(text: str, packs: list[Pack]) -> tuple[Pack, ...]:
+    """The packs whose script check the text passes (letters in the pack's scripts >= its
+    script_min_share): language ID could accept no other pack for it, so the scan skips the rest
+    (a French page is scanned with the Latin-script packs only). All packs when none passes."""
+    from mmedc.classify.scripts import ScriptProfile
+
+    prof = ScriptProfile(text)
+    ok = tuple(p for p in packs if not p.scripts or prof.share(p.scripts) >= p.script_min_share)
+    return ok or tuple(packs)
+
+
 def best_pack_scores(classifier_name: str, texts: list[str], packs: list[Pack]) -> list[tuple[MedicalScore, Pack]]:
-    """Best pack per text for any classifier: one automaton for `terms`, one pass per pack otherwise."""
+    """Best pack per text, among the packs its script allows (script_candidates): one automaton per
+    group of packs for `terms`, one pass per pack otherwise."""
+    groups: dict[tuple, list[int]] = {}
+    for i, t in enumerate(texts):
+        groups.setdefault(script_candidates(t, packs), []).append(i)
+    out: list = [None] * len(texts)
+    for cand, idx in groups.items():
+        for i, r in zip(idx, _best(classifier_name, [texts[i] for i in idx], list(cand))):
+            out[i] = r
+    return out
+
+
+def _best(classifier_name: str, texts: list[str], packs: list[Pack]) -> list[tuple[MedicalScore, Pack]]:
     if classifier_name == "terms":
         return all_packs_scan(tuple(packs)).score(texts)
     clf = get_classifier(classifier_name)
