@@ -5,13 +5,9 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -24,12 +20,6 @@ SECRET_ID = "AKIAMMEDCTESTKEY4242"
 SECRET_KEY = "mmedc-test-secret-do-not-write-9f3a7c"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def s3():
     """A moto S3 server on 127.0.0.1 with one bucket; the AWS_* environment points at it while this
@@ -37,40 +27,16 @@ def s3():
     pytest.importorskip("moto.server")
     pytest.importorskip("s3fs")
     pytest.importorskip("upath")
-    port = _free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 30
-    while True:
-        try:
-            urllib.request.urlopen(url + "/", timeout=2).close()
-            break
-        except urllib.error.HTTPError:
-            break  # it answers
-        except OSError:
-            if proc.poll() is not None or time.time() > deadline:
-                proc.kill()
-                pytest.skip("moto server did not start")
-            time.sleep(0.2)
-    env = {"AWS_ENDPOINT_URL": url, "AWS_ACCESS_KEY_ID": SECRET_ID, "AWS_SECRET_ACCESS_KEY": SECRET_KEY,
-           "AWS_DEFAULT_REGION": "us-east-1"}
-    saved = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
-    try:
+    from mmedc.bench.storage import moto_s3
+
+    with moto_s3(SECRET_ID, SECRET_KEY) as url:
+        if url is None:
+            pytest.skip("moto server did not start")
         import fsspec
 
         fs = fsspec.filesystem("s3", use_listings_cache=False, skip_instance_cache=True)
         fs.mkdir(BUCKET)
         yield fs
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-        proc.terminate()
-        proc.wait(10)
 
 
 def _s3_recipe(sample_inputs: Path, fs, dest: Path) -> Path:

@@ -15,6 +15,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
 
 import pyarrow as pa
@@ -24,27 +25,49 @@ DOCS = 50_000
 ROW_GROUP = 5_000
 
 
-def _server() -> tuple[subprocess.Popen, str] | None:
+@contextmanager
+def moto_s3(access_key: str, secret_key: str, timeout: float = 30.0):
+    """A moto S3 server on 127.0.0.1 with the AWS_* environment pointing at it (as boto3 reads it)
+    while the block runs; yields its URL, or None when moto is not installed or did not start. The
+    tests' S3 fixture uses it too."""
     try:
         import moto.server  # noqa: F401
     except ImportError:
-        return None
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+        yield None
+        return
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
     proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
-    for _ in range(150):
+    deadline = time.time() + timeout
+    while True:
         try:
             urllib.request.urlopen(url + "/", timeout=2).close()
-            return proc, url
+            break
         except urllib.error.HTTPError:
-            return proc, url
+            break  # it answers
         except OSError:
+            if proc.poll() is not None or time.time() > deadline:
+                proc.kill()
+                yield None
+                return
             time.sleep(0.2)
-    proc.kill()
-    return None
+    env = {"AWS_ENDPOINT_URL": url, "AWS_ACCESS_KEY_ID": access_key, "AWS_SECRET_ACCESS_KEY": secret_key,
+           "AWS_DEFAULT_REGION": "us-east-1"}
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    try:
+        yield url
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+        proc.terminate()
+        proc.wait(10)
 
 
 def _table() -> pa.Table:
@@ -81,15 +104,14 @@ def _write(path, table: pa.Table) -> float:
 
 
 def run():
-    started = _server()
-    if started is None:
-        print("skipped: moto[server] is not installed or did not start (pip install 'mmedc[test]')")
-        return
-    proc, url = started
-    env = {"AWS_ENDPOINT_URL": url, "AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench",
-           "AWS_DEFAULT_REGION": "us-east-1"}
-    saved = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
+    with moto_s3("bench", "bench") as url:
+        if url is None:
+            print("skipped: moto[server] is not installed or did not start (pip install 'mmedc[test]')")
+            return
+        _measure()
+
+
+def _measure():
     tmp = Path(tempfile.mkdtemp(prefix="mmedc-bench-storage-"))
     try:
         import fsspec
@@ -115,14 +137,7 @@ def run():
         same = fs.cat("bench/out.parquet") == (tmp / "out.parquet").read_bytes()
         print(f"the object's bytes equal the local file's: {same}")
     finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
         shutil.rmtree(tmp, ignore_errors=True)
-        proc.terminate()
-        proc.wait(10)
 
 
 if __name__ == "__main__":

@@ -15,10 +15,6 @@ def work(out, *parts: str):
     return p
 
 
-def audit_file(out, step: str, shard: str):
-    return path(out) / "audit" / step / f"{shard}.parquet"
-
-
 def marker(out, stage: str, shard: str):
     return work(out, "done", stage, f"{shard}.json")
 

@@ -22,7 +22,6 @@ from mmedc.core.step import FAILED, KEPT, STEPS, Outcome, Step
 
 DOC_FIELDS = [("id", pa.string()), ("source", pa.string()), ("text", pa.string()), ("url", pa.string()),
               ("lang_hint", pa.string()), ("meta", pa.string())]
-DOC_SCHEMA = pa.schema(DOC_FIELDS)
 
 
 def filter_steps(recipe: Recipe) -> list[Step]:

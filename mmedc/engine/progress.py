@@ -7,8 +7,8 @@ import time
 
 
 class StageProgress:
-    def __init__(self, ex, handles: dict[str, list], docs: dict, enabled: bool = True):
-        self.ex, self.handles, self.docs, self.enabled = ex, handles, docs, enabled
+    def __init__(self, ex, handles: dict[str, list], enabled: bool = True):
+        self.ex, self.handles, self.enabled = ex, handles, enabled
 
     def wait(self) -> list[str]:
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn

@@ -275,12 +275,10 @@ def _submit_and_wait(ex, recipe: Recipe, units: list[WorkUnit], out, progress: b
 
     shards = [u.shard for u in units]
     handles: dict[str, list] = {"filter": [], "ids": [], "dedup": [], "finalize": [], "shards": []}
-    docs: dict = {}
     skipped = 0
 
-    def add(stage, h, n_docs=None):
+    def add(stage, h):
         handles[stage].append(h)
-        docs[h.name] = n_docs
         return h
 
     filter_handles = []
@@ -288,7 +286,7 @@ def _submit_and_wait(ex, recipe: Recipe, units: list[WorkUnit], out, progress: b
         m = read_marker(out, "filter", u.shard)
         if m is None or m.get("input") != stages.input_key(u):
             marker(out, "finalize", u.shard).unlink(missing_ok=True)
-            filter_handles.append(add("filter", ex.submit(stages.filter_unit, recipe, u, out, name=f"filter {u.shard}"), u.docs))
+            filter_handles.append(add("filter", ex.submit(stages.filter_unit, recipe, u, out, name=f"filter {u.shard}")))
         else:
             skipped += 1
     if filter_handles or read_marker(out, "dedup", "all") is None:
@@ -317,7 +315,7 @@ def _submit_and_wait(ex, recipe: Recipe, units: list[WorkUnit], out, progress: b
         shards_h = shard_writer.submit(recipe, shards, out, final_handles)
         shards_h.name = "shards"
         add("shards", shards_h)
-    failed = StageProgress(ex, {k: v for k, v in handles.items() if v}, docs, enabled=progress).wait()
+    failed = StageProgress(ex, {k: v for k, v in handles.items() if v}, enabled=progress).wait()
     # Global stages get their markers here, once their task succeeded.
     for h, stage in ((dedup_h, "dedup"), (shards_h, "shards")):
         if h is not None and not any(f.startswith(stage) for f in failed):
