@@ -63,8 +63,8 @@ def _variant_features(lang: str):
             else:
                 spans = seg(t)
                 starts, ends = {s for s, _ in spans}, {e for _, e in spans}
-                hits = sorted((end - length + 1, -length, end, idx[0]) for end, (length, idx) in m._ac.iter(t.lower())
-                              if end - length + 1 in starts and end + 1 in ends)
+                hits = sorted((s, s - e, e - 1, m.cands[k][0][0]) for k, s, e in m.raw_hits(t.lower())
+                              if s in starts and e in ends)
                 counts, last = {}, -1
                 for s, _, e, i in hits:  # leftmost-longest, as the shipped matcher
                     if s > last:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 
-import ahocorasick
+import ahocorasick_rs
 
 from mmedc.classify.medical import MedicalScore, WeightedTerms, _term_matcher, get_classifier
 from mmedc.classify.packs import Pack
@@ -22,26 +22,21 @@ class AllPacksScan:
         self.scorer = WeightedTerms()
         keys: dict[str, list] = {}
         for k, m in enumerate(self.matchers):
-            for core, value in m.entries():
-                keys.setdefault(core, []).append((k, value))
-        self._ac = ahocorasick.Automaton()
-        for core, per_pack in keys.items():
-            self._ac.add_word(core, (len(core), tuple(per_pack)))
-        self._empty = not keys
-        if not self._empty:
-            self._ac.make_automaton()
+            for j, core in enumerate(m.keys):
+                keys.setdefault(core, []).append((k, j))  # pack k's key j
+        self._per_pack = [tuple(v) for v in keys.values()]
+        self._ac = ahocorasick_rs.AhoCorasick(list(keys)) if keys else None
 
     def counts(self, text: str) -> tuple[list[dict[int, int]], str]:
         """Per pack: {term index: occurrences}, as that pack's TermMatcher.match gives them."""
         low = text.lower()
-        hits: list[list] = [[] for _ in self.packs]
-        if not self._empty:
-            for end, (length, per_pack) in self._ac.iter(low):
-                for k, (_, cands) in per_pack:
-                    i = self.matchers[k].check_hit(low, end, length, cands)
-                    if i is not None:
-                        hits[k].append((end - length + 1, -length, end, i))
-        return [self.matchers[k].resolve(h) for k, h in enumerate(hits)], low
+        raw: list[list] = [[] for _ in self.packs]
+        if self._ac is not None:
+            per_pack = self._per_pack
+            for key, s, e in self._ac.find_matches_as_indexes(low, overlapping=True):
+                for k, j in per_pack[key]:
+                    raw[k].append((j, s, e))
+        return [m.resolve(m.hits(low, raw[k])) if raw[k] else {} for k, m in enumerate(self.matchers)], low
 
     def score(self, texts: list[str]) -> list[tuple[MedicalScore, Pack]]:
         """The best pack's score for each text: medical first, then the higher score."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import ahocorasick
+import ahocorasick_rs
 
 from mmedc.classify.words import STRIP as _STRIP
 
@@ -44,10 +44,9 @@ class KeywordMatcher:
         counts: dict[str, int] = {}
         if self._ac is not None:
             last_end = {}
-            for end, i in self._ac.iter(low):
+            for i, start, end in self._ac.find_matches_as_indexes(low, overlapping=True):
                 # Occurrences of one keyword do not overlap (the semantics of str.count).
-                start = end - len(self.substring[i]) + 1
-                if start > last_end.get(i, -1):
+                if start >= last_end.get(i, 0):
                     last_end[i] = end
                     counts[self.substring[i]] = counts.get(self.substring[i], 0) + 1
         if self.tokens or self._runs_ac is not None:
@@ -56,7 +55,7 @@ class KeywordMatcher:
                 if tok in self.tokens:
                     counts[tok] = counts.get(tok, 0) + 1
             if self._runs_ac is not None:
-                for _, i in self._runs_ac.iter(" " + " ".join(toks) + " "):
+                for i, _, _ in self._runs_ac.find_matches_as_indexes(" " + " ".join(toks) + " ", overlapping=True):
                     counts[self.token_runs[i]] = counts.get(self.token_runs[i], 0) + 1
         hit_chars = sum(n * len(k) for k, n in counts.items())
         return Match(len(counts), hit_chars / max(len(text), 1), counts)
@@ -67,8 +66,4 @@ class KeywordMatcher:
 def _automaton(words: list[str]):
     if not words:
         return None
-    ac = ahocorasick.Automaton()
-    for i, k in enumerate(words):
-        ac.add_word(k, i)
-    ac.make_automaton()
-    return ac
+    return ahocorasick_rs.AhoCorasick(words)

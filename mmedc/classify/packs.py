@@ -63,6 +63,9 @@ class Pack:
     word_suffixes: tuple[str, ...] = ()  # ... and after it (ة ات ي ...)
     extra: dict = field(default_factory=dict, compare=False, hash=False)
 
+    def __hash__(self):  # packs key caches once per document: the generated hash walked every term
+        return hash((self.code, self.path, len(self.terms), len(self.keywords)))
+
     @property
     def cjk(self) -> bool:
         return self.word_split == "cjk"

@@ -9,11 +9,17 @@ with them attached, and nothing else attached ("طبي" matches "والطبي", 
 """
 from __future__ import annotations
 
-import ahocorasick
+import ahocorasick_rs
+
+# ahocorasick_rs (Rust) over pyahocorasick: one call returns every hit as (key, start, end), 1.5x
+# faster on 2 KB web pages and no Python object per automaton step (python -m mmedc.bench classify).
 
 
 def _is_word_char(c: str) -> bool:
     return c.isalnum() or c == "_"
+
+
+_ANY = object()  # a key whose winning term does not depend on the word boundaries around it
 
 
 class TermMatcher:
@@ -24,7 +30,6 @@ class TermMatcher:
         self.terms: list[str] = []
         self.weights: list[float] = []
         self._flags: list[tuple[bool, bool]] = []  # (needs a boundary before, needs a boundary after)
-        self._ac = ahocorasick.Automaton()
         keys: dict[str, list[int]] = {}
         for term, weight in terms:
             core = term.strip("*").lower()
@@ -39,29 +44,52 @@ class TermMatcher:
         for core, idx in keys.items():
             # The candidates of a key, strongest first: the first whose boundary needs are met wins.
             ranked = sorted(idx, key=lambda i: -abs(self.weights[i]))
-            value = (len(core), tuple((i, *self._flags[i]) for i in ranked))
-            self._entries.append((core, value))
-            self._ac.add_word(core, value)
-        self._empty = not keys
-        if not self._empty:
-            self._ac.make_automaton()
+            self._entries.append((core, tuple((i, *self._flags[i]) for i in ranked)))
+        self.keys = [core for core, _ in self._entries]
+        self.cands = [cands for _, cands in self._entries]
+        # The winner for each (boundary before, boundary after), indexed 2*before + after.
+        self.tables = [tuple(self._winner(c, b, a) for b in (False, True) for a in (False, True)) for c in self.cands]
+        self.fixed = [t[0] if len(set(t)) == 1 else _ANY for t in self.tables]
+        self._ac = ahocorasick_rs.AhoCorasick(self.keys) if self.keys else None
+
+    @staticmethod
+    def _winner(cands: tuple, before: bool, after: bool) -> int | None:
+        for i, need_before, need_after in cands:
+            if (before or not need_before) and (after or not need_after):
+                return i
+        return None
 
     def entries(self) -> list[tuple[str, tuple]]:
-        """(lower-cased term core, automaton value) pairs: for a scan that merges several packs."""
+        """(lower-cased term core, candidates strongest first) pairs: for a scan that merges several packs."""
         return self._entries
+
+    def raw_hits(self, low: str) -> list[tuple[int, int, int]]:
+        """Every occurrence of a term core in the lower-cased text, overlaps included: (key, start, end)."""
+        return self._ac.find_matches_as_indexes(low, overlapping=True) if self._ac is not None else []
 
     def match(self, text: str) -> tuple[dict[int, int], str]:
         """({term index: occurrences}, lower-cased text). Where hits overlap ("hepatitis" and "*itis",
         "治疗" and "疗"), only the longest counts, so one stretch of text is one piece of evidence."""
         low = text.lower()
-        if self._empty:
-            return {}, low
-        hits = []
-        for end, (length, cands) in self._ac.iter(low):
-            i = self.check_hit(low, end, length, cands)
+        return self.resolve(self.hits(low, self.raw_hits(low))), low
+
+    def hits(self, low: str, raw) -> list[tuple[int, int, int, int]]:
+        """The raw hits that count, given the word boundaries around them: (start, -length, end, term)."""
+        out = []
+        n, fixed, tables = len(low), self.fixed, self.tables
+        affix = self._max_affix > 0
+        for k, s, e in raw:
+            i = fixed[k]
+            if i is _ANY:
+                if affix:
+                    i = self.check_hit(low, e - 1, e - s, self.cands[k])
+                else:
+                    before = s == 0 or not ((c := low[s - 1]).isalnum() or c == "_")
+                    after = e == n or not ((c := low[e]).isalnum() or c == "_")
+                    i = tables[k][2 * before + after]
             if i is not None:
-                hits.append((end - length + 1, -length, end, i))
-        return self.resolve(hits), low
+                out.append((s, s - e, e - 1, i))
+        return out
 
     def check_hit(self, low: str, end: int, length: int, cands: tuple) -> int | None:
         """The term a hit ending at `end` counts for, given the word boundaries around it (None: none)."""
@@ -77,10 +105,7 @@ class TermMatcher:
         else:
             c = low[end + 1]
             after = not (c.isalnum() or c == "_") or (affix and self._affix(low, end + 1, 1))
-        for i, need_before, need_after in cands:
-            if (before or not need_before) and (after or not need_after):
-                return i
-        return None
+        return self._winner(cands, before, after)
 
     @staticmethod
     def resolve(hits: list) -> dict[int, int]:

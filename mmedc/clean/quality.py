@@ -101,7 +101,7 @@ class NGrams:
     def __init__(self, words: list[str]):
         ids: dict[str, int] = {}
         # Random-looking odd 64-bit values per distinct word keep the rolling hash well mixed.
-        self.ids = np.array([ids.setdefault(w, len(ids)) for w in words], dtype=np.uint64)
+        self.ids = np.fromiter(map(ids.setdefault, words, range(len(words))), dtype=np.uint64, count=len(words))
         self.ids = (self.ids + np.uint64(1)) * np.uint64(0x9E3779B97F4A7C15) | np.uint64(1)
         self.prefix = np.concatenate([[0], np.cumsum([len(w) for w in words], dtype=np.int64)])
         self._n, self._acc = 0, None
@@ -137,18 +137,23 @@ class NGrams:
         if self._unique_from is not None and n >= self._unique_from:
             return 0  # no repeated shorter n-gram, so no repeated n-gram either (a repeat's prefix repeats)
         keys = self.keys(n)
-        if len(np.unique(keys)) == len(keys):
+        _, inverse, counts = np.unique(keys, return_inverse=True, return_counts=True)
+        if len(counts) == len(keys):
             self._unique_from = n if self._unique_from is None else min(self._unique_from, n)
             return 0  # no repeated n-gram (most clean documents)
-        keys, p = keys.tolist(), self.prefix
-        seen, repeated, idx = set(), 0, 0
-        while idx < len(keys):
-            if keys[idx] in seen:
+        # datatrove's scan (left to right; an n-gram seen before counts and is skipped over) visits
+        # only the n-grams that occur more than once: the others can never be "seen before".
+        where = np.flatnonzero(counts[inverse] > 1)
+        p = self.prefix
+        seen, repeated, skip_to = set(), 0, 0
+        for idx, key in zip(where.tolist(), keys[where].tolist()):
+            if idx < skip_to:
+                continue
+            if key in seen:
                 repeated += int(p[idx + n] - p[idx])
-                idx += n
+                skip_to = idx + n
             else:
-                seen.add(keys[idx])
-                idx += 1
+                seen.add(key)
         return repeated
 
 

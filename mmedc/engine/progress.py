@@ -17,6 +17,7 @@ class StageProgress:
         everything = [h for hs in self.handles.values() for h in hs]
         left = {s: len(hs) for s, hs in self.handles.items()}
         done_docs = {s: 0 for s in self.handles}
+        busy = {s: 0.0 for s in self.handles}  # task seconds: the clock of an executor that ran them at submit
         t0 = {s: time.time() for s in self.handles}
         failed = []
         tty = sys.stderr.isatty()
@@ -34,8 +35,9 @@ class StageProgress:
                 n = info.get("docs") if isinstance(info, dict) else None
                 if n:
                     done_docs[stage] += n
+                    busy[stage] += float(info.get("seconds") or 0.0)
                 left[stage] -= 1
-                secs = max(time.time() - t0[stage], 1e-6)
+                secs = max(time.time() - t0[stage] if getattr(self.ex, "distributed", False) else busy[stage], 1e-6)
                 shown = f"{done_docs[stage]:,}" if done_docs[stage] else ""
                 rate = f"{done_docs[stage] / secs:,.0f}" if done_docs[stage] else ""
                 bar.update(tasks[stage], advance=1, docs=shown, rate=rate)
