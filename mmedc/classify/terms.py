@@ -19,7 +19,7 @@ def _is_word_char(c: str) -> bool:
     return c.isalnum() or c == "_"
 
 
-_ANY = object()  # a key whose winning term does not depend on the word boundaries around it
+ANY_BOUNDARY = object()  # marks a key whose winning term depends on the word boundaries around it
 
 
 class TermMatcher:
@@ -27,6 +27,7 @@ class TermMatcher:
         self.prefixes = frozenset(prefixes)
         self.suffixes = frozenset(suffixes)
         self._max_affix = max((len(a) for a in self.prefixes | self.suffixes), default=0)
+        self.has_affixes = self._max_affix > 0
         self.terms: list[str] = []
         self.weights: list[float] = []
         self._flags: list[tuple[bool, bool]] = []  # (needs a boundary before, needs a boundary after)
@@ -49,7 +50,7 @@ class TermMatcher:
         self.cands = [cands for _, cands in self._entries]
         # The winner for each (boundary before, boundary after), indexed 2*before + after.
         self.tables = [tuple(self._winner(c, b, a) for b in (False, True) for a in (False, True)) for c in self.cands]
-        self.fixed = [t[0] if len(set(t)) == 1 else _ANY for t in self.tables]
+        self.fixed = [t[0] if len(set(t)) == 1 else ANY_BOUNDARY for t in self.tables]
         self._ac = ahocorasick_rs.AhoCorasick(self.keys) if self.keys else None
 
     @staticmethod
@@ -80,7 +81,7 @@ class TermMatcher:
         affix = self._max_affix > 0
         for k, s, e in raw:
             i = fixed[k]
-            if i is _ANY:
+            if i is ANY_BOUNDARY:
                 if affix:
                     i = self.check_hit(low, e - 1, e - s, self.cands[k])
                 else:
