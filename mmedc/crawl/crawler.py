@@ -357,14 +357,15 @@ class Crawler:
                 size = -1
             if size > self.cfg.pdf_max_bytes:
                 return 0, "pdf_too_large"
-        return max(self.cfg.pdf_max_bytes, self.cfg.max_bytes), None
+            return self.cfg.pdf_max_bytes, None
+        return self.cfg.max_bytes, None  # an error page typed as a PDF
 
     def _decline(self, f: Fetched, res: CrawlResult):
         why = f.declined or ("pdf_too_large" if f.truncated == "length" else "pdf_cut")
         res.skipped[why] += 1
         if why == "pdf_too_large":
-            size = f.header("Content-Length") or f"over {self.cfg.pdf_max_bytes}"
-            res.errors.append(f"{f.url}: PDF not archived: {size} bytes > pdf_max_bytes ({self.cfg.pdf_max_bytes})")
+            size = f"{f.header('Content-Length')} bytes" if f.declined else "longer than that"
+            res.errors.append(f"{f.url}: PDF not archived: pdf_max_bytes ({self.cfg.pdf_max_bytes}), {size}")
         elif why == "pdf_cut":
             res.errors.append(f"{f.url}: PDF not archived: not whole within page_time ({self.cfg.page_time:g}s)")
 

@@ -40,15 +40,13 @@ def licence_of_text(text: str) -> str | None:
 
 
 def _cc_name(raw: str) -> str:
-    """"cc-by-nc-sa 4.0" → "CC BY-NC-SA 4.0"."""
+    """"cc-by-nc-sa 4.0" → "CC BY-NC-SA 4.0", "cc0 1.0" → "CC0 1.0"."""
     parts = [p for p in re.split(r"[ -]+", raw.upper()) if p]
     if parts[0] != "CC":  # "CCBY": the CC glued on
         parts = ["CC", parts[0][2:], *parts[1:]]
-    if parts[1:] == ["0"]:
-        return "CC0"
     version = [p for p in parts[1:] if "." in p]
     terms = [p for p in parts[1:] if "." not in p]
-    return " ".join(["CC", "-".join(terms), *version])
+    return " ".join(["CC0" if terms == ["0"] else f"CC {'-'.join(terms)}", *version])
 
 
 def page_licence(doc, base_url: str) -> str | None:
