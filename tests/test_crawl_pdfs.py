@@ -51,7 +51,7 @@ class Site:
             "/robots.txt": ("text/plain", b"User-agent: *\nDisallow: /books/private/\n"),
             "/": ("text/html; charset=utf-8", html("Index", [
                 "/books/guide.pdf", "/chapter.html", "/leaflets/flyer.pdf", "/download?id=7", "/books/private/secret.pdf",
-                "/books/huge.pdf", "/books/stream.pdf"], head=f'<link rel="license" href="{BY}">')),
+                "/books/huge.pdf", "/books/stream.pdf", "/books/old.pdf"], head=f'<link rel="license" href="{BY}">')),
             "/chapter.html": ("text/html", html("Chapter", ["/books/scan.pdf", "/deeper.html"],
                                                 body=f'<footer><a href="{BY_SA}">CC BY-SA</a></footer>')),
             "/deeper.html": ("text/html", html("Deeper", [])),  # depth 2 > max_depth: never fetched
@@ -62,6 +62,8 @@ class Site:
             "/books/private/secret.pdf": ("application/pdf", guide),
             "/books/huge.pdf": ("application/pdf", big),
             "/books/stream.pdf": ("application/pdf", big),  # sent without Content-Length
+            "/books/old.pdf": ("redirect", b"/books/moved.pdf"),  # the linking page's licence follows it
+            "/books/moved.pdf": ("application/pdf", (tmp / "guide.pdf").read_bytes()),  # no licence of its own
         }
         self.log: list[str] = []
         self.lock = threading.Lock()
@@ -75,7 +77,12 @@ def serve(site: Site):
             with site.lock:
                 site.log.append(self.path)
             ctype, body = site.routes.get(self.path, ("text/html", None))
-            self.send_response(200 if body is not None else 404)
+            if ctype == "redirect":
+                self.send_response(301)
+                self.send_header("Location", body.decode())
+                ctype, body = "text/html", b""
+            else:
+                self.send_response(200 if body is not None else 404)
             self.send_header("Content-Type", ctype)
             body = b"not found" if body is None else body
             if self.path == "/books/stream.pdf":  # length unknown until the connection closes
@@ -163,7 +170,8 @@ def crawled(tmp_path_factory):
 def test_pdfs_in_scope_are_archived_whole(crawled):
     site, base, tmp, output = crawled
     got = responses(tmp / "crawl")
-    assert set(got) == {f"{base}/", f"{base}/chapter.html", f"{base}/books/guide.pdf", f"{base}/books/scan.pdf"}
+    assert set(got) == {f"{base}{p}" for p in ("/", "/chapter.html", "/books/guide.pdf", "/books/scan.pdf",
+                                                "/books/old.pdf", "/books/moved.pdf")}
     assert got[f"{base}/books/guide.pdf"][1] == site.routes["/books/guide.pdf"][1]  # whole, byte for byte
     assert got[f"{base}/books/scan.pdf"][1] == site.routes["/books/scan.pdf"][1]
     assert "WARC-Truncated" not in got[f"{base}/books/scan.pdf"][0]
@@ -188,6 +196,8 @@ def test_licence_hints_are_archived(crawled):
         "/chapter.html": (BY_SA, "page"),  # a link to a Creative Commons licence
         "/books/guide.pdf": ("CC BY-NC 4.0", "pdf metadata subject"),  # the PDF's own word wins
         "/books/scan.pdf": (BY_SA, f"linking page {base}/chapter.html"),
+        "/books/old.pdf": (None, None),  # the redirect itself
+        "/books/moved.pdf": (BY, f"linking page {base}/"),  # linked through the redirect
     }
 
 
@@ -242,7 +252,7 @@ def test_no_pdfs_switch(tmp_path):
         server.shutdown()
     assert not [p for p in site.log if p.endswith(".pdf")] and "/download?id=7" in site.log
     assert set(responses(tmp_path / "crawl")) == {f"{base}/", f"{base}/chapter.html"}
-    assert res.skipped == {"pdf_off": 7} and not res.errors  # 6 .pdf links in scope + 1 PDF by type
+    assert res.skipped == {"pdf_off": 8} and not res.errors  # 7 .pdf links in scope + 1 PDF by type
 
 
 def test_resumed_crawl_keeps_the_linking_pages_licence(tmp_path):

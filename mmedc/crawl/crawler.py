@@ -333,6 +333,8 @@ class Crawler:
                     res.files.append(str(dest))
                 if redirect and self.scope.on_domain(redirect) and redirect not in self.queued:
                     self._queue(redirect, depth, lang)
+                    if url in self.link_licence:  # a PDF link that redirects: its hint goes to the target
+                        self.link_licence.setdefault(redirect, self.link_licence[url])
                 for u in links:
                     if u not in self.queued and u not in state.fetched:
                         self._queue(u, depth + 1, lang)
