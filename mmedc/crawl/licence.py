@@ -5,7 +5,8 @@ and checks what it keeps. Found, in this order:
 - on an HTML page: a link whose `rel` says `license` (`<a rel="license">`, `<link rel="license">`), else a
   link to a Creative Commons licence, else a `<meta name="dcterms.license" | "dc.rights" | ...>`;
 - in a PDF: the document information fields (title, author, subject, keywords: PyMuPDF's
-  `doc.metadata`) mentioning a licence, Creative Commons, public domain or copyright, then its XMP
+  `doc.metadata`) mentioning a licence, Creative Commons, public domain or a copyright statement
+  (`©`, "Copyright 2020 …", "all rights reserved"), then its XMP
   metadata (a Creative Commons URL, `xmpRights:UsageTerms`, `dc:rights`).
 A value is the Creative Commons URL when there is one, else a "CC BY-SA 4.0"-style name, else the
 text found (whitespace collapsed, at most MAX_HINT characters).
@@ -21,8 +22,10 @@ MAX_XMP = 1 << 20  # XMP packets are a few KB; a huge one is read this far
 CC_URL = re.compile(r"https?://(?:www\.)?creativecommons\.org/(?:licenses|licences|publicdomain)/[^\s\"'<>)\]]*",
                     re.IGNORECASE)
 CC_NAME = re.compile(r"\bCC[ -]?(?:0|BY(?:[ -](?:NC|SA|ND)){0,2})(?:[ -]?[1-4]\.0)?\b", re.IGNORECASE)
-MENTIONS = re.compile(r"licen[cs]|creative\s*commons|public\s+domain|copyright|©|rights\s+reserved|\bCC[ -]?(?:BY|0)\b",
-                      re.IGNORECASE)
+# "copyright" alone also names offices and laws ("Copyright Office Summary of the DMCA", a real PDF's
+# subject): a statement has a year or a sign after it.
+MENTIONS = re.compile(r"licen[cs]|creative\s*commons|public\s+domain|copyright\s*(?:©|\(c\)|\d{4})|©|rights\s+reserved"
+                      r"|\bCC[ -]?(?:BY|0)\b", re.IGNORECASE)
 META_NAMES = ("dcterms.license", "dc.rights", "dcterms.rights", "dc.rights.license", "license", "licence")
 PDF_FIELDS = ("subject", "keywords", "title", "author")  # producer / creator name software, not terms
 XMP_TAGS = ("xmpRights:UsageTerms", "dc:rights", "cc:license")
