@@ -257,7 +257,8 @@ def test_no_pdfs_switch(tmp_path):
 
 def test_resumed_crawl_keeps_the_linking_pages_licence(tmp_path):
     """A PDF found in one run and fetched in the next (a leaf past max_depth) still gets the licence
-    of the page that linked to it: the crawl's metadata records carry it over."""
+    of the page that linked to it, and a PDF the first run's pdf_paths left out is fetched by a run
+    with wider ones: the crawl's metadata records carry both over."""
     from mmedc.config import CrawlConfig
     from mmedc.crawl.crawler import Crawler
 
@@ -266,15 +267,19 @@ def test_resumed_crawl_keeps_the_linking_pages_licence(tmp_path):
     base = f"http://127.0.0.1:{server.server_address[1]}"
     cfg = dict(allow_private=True, delay=0.0, max_depth=1, retries=0, pdf_max_bytes=PDF_MAX)
     try:
-        first = Crawler(CrawlConfig(max_pages=3, **cfg), tmp_path / "crawl", {"en": [f"{base}/"]}).run()
+        first = Crawler(CrawlConfig(max_pages=3, pdf_paths=["/books/"], **cfg), tmp_path / "crawl",
+                        {"en": [f"{base}/"]}).run()
         assert "/books/scan.pdf" not in site.log and first.stopped == "max_pages (3) reached"
-        Crawler(CrawlConfig(max_pages=10, **cfg), tmp_path / "crawl", {"en": [f"{base}/"]}).run()
+        Crawler(CrawlConfig(max_pages=20, pdf_paths=["/books/", "/leaflets/"], **cfg), tmp_path / "crawl",
+                {"en": [f"{base}/"]}).run()
     finally:
         server.shutdown()
     assert site.log.count("/books/scan.pdf") == 1 and site.log.count("/") == 1
-    headers, body = responses(tmp_path / "crawl")[f"{base}/books/scan.pdf"]
+    got = responses(tmp_path / "crawl")
+    headers, body = got[f"{base}/books/scan.pdf"]
     assert body == site.routes["/books/scan.pdf"][1]
     assert (headers["MMedC-Licence"], headers["MMedC-Licence-From"]) == (BY_SA, f"linking page {base}/chapter.html")
+    assert got[f"{base}/leaflets/flyer.pdf"][0]["MMedC-Licence"] == "CC BY-NC 4.0"  # left out, then taken
 
 
 def test_licence_hint_rules():

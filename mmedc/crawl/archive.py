@@ -2,8 +2,9 @@
 
 Each fetch is archived as three records written in one append: `request`, `response` (status line,
 headers and body as received) and `metadata` (depth, language, the in-scope links found, a redirect
-target). The metadata records make the archive the crawl's whole state: a later run reads them back
-to know what was fetched (never fetched again) and what was found but not yet fetched.
+target, `pdf-left-out` links). The metadata records make the archive the crawl's whole state: a later
+run reads them back to know what was fetched (never fetched again) and what was found but not yet
+fetched (its own scope rules decide what of it to fetch).
 
 A licence hint (mmedc.crawl.licence) goes on the response record as two extension headers,
 `MMedC-Licence` (the licence URL or name) and `MMedC-Licence-From` (`page`, `linking page <url>`,
@@ -66,9 +67,9 @@ def load_state(out: Path) -> CrawlState:
                         lang = next((v for k, v in meta if k == "lang"), "")
                         own = dict(meta).get("licence-from") == "page" and dict(meta).get("licence")
                         for k, v in meta:
-                            if k in ("outlink", "redirect"):
-                                st.found.setdefault(v, (depth + (k == "outlink"), lang))
-                                if own and k == "outlink":
+                            if k in ("outlink", "redirect", "pdf-left-out"):
+                                st.found.setdefault(v, (depth + (k != "redirect"), lang))
+                                if own and k != "redirect":
                                     st.licences.setdefault(v, (own, url))
         except Exception as e:  # noqa: BLE001 - keep what was read; the next run writes a new file
             st.errors.append(f"{path}: {type(e).__name__}: {e}")
@@ -119,8 +120,9 @@ class Archive:
             f.flush()
 
     def write(self, fetched, depth: int, lang: str, outlinks: list[str], redirect: str | None,
-              licence: tuple[str, str] | None = None) -> Path:
-        """Request, response and metadata records of one fetch; `licence` = (hint, where it was found)."""
+              licence: tuple[str, str] | None = None, left_out: list[str] = ()) -> Path:
+        """Request, response and metadata records of one fetch; `licence` = (hint, where it was found);
+        `left_out`: PDF links the crawl's pdfs / pdf_paths did not take (found again by a wider run)."""
         from warcio.statusandheaders import StatusAndHeaders
         from warcio.warcwriter import WARCWriter
 
@@ -143,6 +145,7 @@ class Archive:
         lines += [f"redirect: {redirect}"] if redirect else []
         lines += [f"licence: {_one_line(licence[0])}", f"licence-from: {_one_line(licence[1])}"] if licence else []
         lines += [f"outlink: {u}" for u in outlinks]
+        lines += [f"pdf-left-out: {u}" for u in left_out]
         meta = w.create_warc_record(fetched.url, "metadata", payload=io.BytesIO("\n".join(lines).encode() + b"\n"),
                                     warc_content_type="application/warc-fields",
                                     warc_headers_dict={"WARC-Concurrent-To": resp.rec_headers.get_header("WARC-Record-ID")})

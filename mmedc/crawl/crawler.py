@@ -316,7 +316,7 @@ class Crawler:
                 if 300 <= f.status < 400 and f.header("Location"):
                     redirect = normalize(urljoin(url, f.header("Location")))
                 links, licence = read_page(f, cfg.max_bytes) if 200 <= f.status < 300 else ([], None)
-                self._count_declined_pdfs(links, res)
+                left_out = self._declined_pdfs(links, res)
                 links = [u for u in links if self.scope.follows(u) and (depth < cfg.max_depth or pdf_link(u))]
                 if licence:  # a PDF linked from here may say nothing itself: the page's hint goes with it
                     for u in links:
@@ -324,7 +324,7 @@ class Crawler:
                 hint = (licence, "page") if licence else None
                 if pdf and 200 <= f.status < 300:
                     hint = self._pdf_hint(f)
-                dest = archive.write(f, depth, lang, links, redirect, hint)
+                dest = archive.write(f, depth, lang, links, redirect, hint, left_out)
                 state.fetched.add(url)
                 res.fetched += 1
                 res.total_pages += 1
@@ -371,13 +371,17 @@ class Crawler:
         elif why == "pdf_cut":
             res.errors.append(f"{f.url}: PDF not archived: not whole within page_time ({self.cfg.page_time:g}s)")
 
-    def _count_declined_pdfs(self, links: list[str], res: CrawlResult):
-        """PDF links in scope that pdfs / pdf_paths leave out, each counted once (crawl log's `skipped`)."""
+    def _declined_pdfs(self, links: list[str], res: CrawlResult) -> list[str]:
+        """PDF links on the crawl's domains that pdfs / pdf_paths leave out, each counted once (crawl log's
+        `skipped`). The page's metadata record lists them, so a later run with wider settings finds them."""
+        out = []
         for u in links:
-            if pdf_link(u) and u not in self.queued and u not in self.declined_links:
-                if (why := self.scope.pdf_declined(u)) and self.scope.on_domain(u):
+            if pdf_link(u) and self.scope.on_domain(u) and (why := self.scope.pdf_declined(u)):
+                out.append(u)
+                if u not in self.declined_links:
                     self.declined_links.add(u)
                     res.skipped[why] += 1
+        return out
 
     def _pdf_hint(self, f: Fetched) -> tuple[str, str] | None:
         """The PDF's own metadata first, else the licence of the page that linked to it."""
