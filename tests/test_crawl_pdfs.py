@@ -326,3 +326,17 @@ def test_licence_hints_of_real_pdfs(dev_data):
     assert found.get("embedded-images-tables.pdf") == ("http://creativecommons.org/licenses/BY-NC-ND/4.0/", "pdf xmp")
     assert found.get("base.pdf", ("",))[0].startswith("http://creativecommons.org/publicdomain/zero/")
     assert len(found) == 2, found
+
+
+def test_pdf_settings_are_checked(tmp_path):
+    from typer.testing import CliRunner
+
+    from mmedc.cli import app
+    from mmedc.config import RecipeError, load_recipe
+
+    (tmp_path / "r.toml").write_text(RECIPE.format(base="http://x.example", pdf_max=PDF_MAX)
+                                     .replace('pdf_paths = ["/books/"]', 'pdf_paths = ["books/"]'))
+    with pytest.raises(RecipeError, match="pdf_paths are URL path prefixes starting with '/'"):
+        load_recipe(tmp_path / "r.toml")
+    r = CliRunner().invoke(app, ["crawl", "https://x.example/", "--out", str(tmp_path / "c"), "--pdf-path", "books"])
+    assert r.exit_code == 1 and "pdf_paths are URL path prefixes" in r.output and not (tmp_path / "c").exists()

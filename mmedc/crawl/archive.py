@@ -65,7 +65,8 @@ def load_state(out: Path) -> CrawlState:
                         meta = _fields(rec.content_stream().read())
                         depth = int(next((v for k, v in meta if k == "depth"), "0"))
                         lang = next((v for k, v in meta if k == "lang"), "")
-                        own = dict(meta).get("licence-from") == "page" and dict(meta).get("licence")
+                        named = dict(meta)
+                        own = named.get("licence-from") == "page" and named.get("licence")  # outlinks inherit it
                         for k, v in meta:
                             if k in ("outlink", "redirect", "pdf-left-out"):
                                 st.found.setdefault(v, (depth + (k != "redirect"), lang))
