@@ -16,11 +16,17 @@ from pathlib import Path
 
 import pytest
 
+from mmedc.extract.book_samples import PageSpec, write_pdf
 from mmedc.sample.texts import MEDICAL
 
 PDF_MAX = 300_000
 GUIDE_TEXT = MEDICAL["en"][0][2]  # the text-layer PDF
 SCAN_TEXT = MEDICAL["en"][1][2]  # the scanned one
+MOVED_TEXT = ("Asthma is a chronic inflammatory disease of the airways. Patients have episodes of wheezing, "
+              "cough, chest tightness and shortness of breath, often at night or after exercise. The diagnosis "
+              "rests on symptoms and on spirometry showing reversible airflow obstruction. Inhaled "
+              "corticosteroids are the mainstay of treatment, and a short-acting bronchodilator relieves acute "
+              "attacks. Severe exacerbations need oxygen, systemic steroids and care in hospital.")
 BY, BY_SA = "https://creativecommons.org/licenses/by/4.0/", "https://creativecommons.org/licenses/by-sa/4.0/"
 
 
@@ -32,7 +38,6 @@ def html(title: str, links: list[str], head: str = "", body: str = "") -> bytes:
 
 def pdfs(tmp: Path) -> tuple[bytes, bytes]:
     """(text-layer guideline whose metadata says CC BY-NC 4.0, scanned book with no licence of its own)."""
-    from mmedc.extract.book_samples import PageSpec, write_pdf
     from mmedc.extract.pymupdf_import import load_pymupdf
 
     write_pdf(tmp / "guide.pdf", [PageSpec([GUIDE_TEXT])], title="Diabetes guideline")
@@ -46,6 +51,7 @@ def pdfs(tmp: Path) -> tuple[bytes, bytes]:
 class Site:
     def __init__(self, tmp: Path):
         guide, scan = pdfs(tmp)
+        moved = write_pdf(tmp / "moved.pdf", [PageSpec([MOVED_TEXT])], title="Asthma").read_bytes()
         big = b"%PDF-1.4\n" + b"0" * (PDF_MAX + 100_000)
         self.routes = {
             "/robots.txt": ("text/plain", b"User-agent: *\nDisallow: /books/private/\n"),
@@ -63,7 +69,7 @@ class Site:
             "/books/huge.pdf": ("application/pdf", big),
             "/books/stream.pdf": ("application/pdf", big),  # sent without Content-Length
             "/books/old.pdf": ("redirect", b"/books/moved.pdf"),  # the linking page's licence follows it
-            "/books/moved.pdf": ("application/pdf", (tmp / "guide.pdf").read_bytes()),  # no licence of its own
+            "/books/moved.pdf": ("application/pdf", moved),  # no licence of its own
         }
         self.log: list[str] = []
         self.lock = threading.Lock()
@@ -223,9 +229,9 @@ def test_run_and_extract_read_the_crawled_pdfs(crawled):
     assert (guide[1]["licence"], scan[1]["licence"], scan[1]["licence_from"]) == (
         "CC BY-NC 4.0", BY_SA, f"linking page {base}/chapter.html")
     assert docs[f"{base}/"][1]["licence"] == BY
-    # The released text dataset has both books, under their URLs.
+    # The released text dataset has the books, under their URLs.
     text = pl.read_parquet(tmp / "run" / "text" / "*.parquet")
-    assert {f"{base}/books/guide.pdf", f"{base}/books/scan.pdf"} <= set(text["url"].to_list())
+    assert {f"{base}/books/{n}.pdf" for n in ("guide", "scan", "moved")} <= set(text["url"].to_list())
 
     x = CliRunner().invoke(app, ["extract", str(tmp / "crawl"), "-o", str(tmp / "x.jsonl"), "--source", "site",
                                  "--lang", "en"])
