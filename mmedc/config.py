@@ -182,6 +182,16 @@ class CrawlConfig:  # `mmedc crawl RECIPE` (mmedc.crawl, docs/web.md); not part 
     backoff: float = 2.0  # seconds before the first retry; doubles each time
     user_agent: str = "mmedc-crawler/0.1 (medical corpus research; robots.txt obeyed)"
     allow_private: bool = False  # fetch private / loopback / link-local addresses (tests, intranets)
+    pdfs: bool = True  # fetch and archive PDFs linked within scope (textbooks, guidelines)
+    pdf_paths: list[str] = field(default_factory=list)  # URL path prefixes PDFs must be under; empty = any PDF in scope
+    pdf_max_bytes: int = 64 << 20  # a larger PDF is not archived (a cut PDF is unreadable); pages keep max_bytes
+
+    def __post_init__(self):
+        bad = [p for p in self.pdf_paths if not isinstance(p, str) or not p.startswith("/")]
+        if bad:
+            raise RecipeError(f"[crawl] pdf_paths are URL path prefixes starting with '/', got {bad!r}")
+        if isinstance(self.pdf_max_bytes, bool) or not isinstance(self.pdf_max_bytes, int) or self.pdf_max_bytes < 1:
+            raise RecipeError(f"[crawl] pdf_max_bytes must be a positive integer, got {self.pdf_max_bytes!r}")
 
 
 @dataclass

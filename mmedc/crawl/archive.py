@@ -2,8 +2,15 @@
 
 Each fetch is archived as three records written in one append: `request`, `response` (status line,
 headers and body as received) and `metadata` (depth, language, the in-scope links found, a redirect
-target). The metadata records make the archive the crawl's whole state: a later run reads them back
-to know what was fetched (never fetched again) and what was found but not yet fetched.
+target, `pdf-left-out` links). The metadata records make the archive the crawl's whole state: a later
+run reads them back to know what was fetched (never fetched again) and what was found but not yet
+fetched (its own scope rules decide what of it to fetch).
+
+A licence hint (mmedc.crawl.licence) goes on the response record as two extension headers,
+`MMedC-Licence` (the licence URL or name) and `MMedC-Licence-From` (`page`, `linking page <url>`,
+`pdf metadata <field>`, `pdf xmp ...`), which the WARC reader copies into the document's metadata;
+the metadata record repeats them (`licence:`, `licence-from:`) so that a later run knows the licence
+of a page whose links it has not fetched yet.
 """
 from __future__ import annotations
 
@@ -28,6 +35,7 @@ class CrawlState:
     found: dict[str, tuple[int, str]] = field(default_factory=dict)  # url -> (depth, lang), in order found
     pages: int = 0
     errors: list[str] = field(default_factory=list)  # archives that ended in damage (a crashed run)
+    licences: dict[str, tuple[str, str]] = field(default_factory=dict)  # outlink -> (licence, linking page)
 
 
 def _fields(payload: bytes) -> list[tuple[str, str]]:
@@ -57,12 +65,21 @@ def load_state(out: Path) -> CrawlState:
                         meta = _fields(rec.content_stream().read())
                         depth = int(next((v for k, v in meta if k == "depth"), "0"))
                         lang = next((v for k, v in meta if k == "lang"), "")
+                        named = dict(meta)
+                        own = named.get("licence-from") == "page" and named.get("licence")  # outlinks inherit it
                         for k, v in meta:
-                            if k in ("outlink", "redirect"):
-                                st.found.setdefault(v, (depth + (k == "outlink"), lang))
+                            if k in ("outlink", "redirect", "pdf-left-out"):
+                                st.found.setdefault(v, (depth + (k != "redirect"), lang))
+                                if own and k != "redirect":
+                                    st.licences.setdefault(v, (own, url))
         except Exception as e:  # noqa: BLE001 - keep what was read; the next run writes a new file
             st.errors.append(f"{path}: {type(e).__name__}: {e}")
     return st
+
+
+def _one_line(v: str) -> str:
+    """A header value: no line breaks, no control characters (it comes from a page or a PDF)."""
+    return " ".join("".join(c if c.isprintable() else " " for c in v).split())
 
 
 class Archive:
@@ -103,7 +120,10 @@ class Archive:
             f.write(buf.getvalue())
             f.flush()
 
-    def write(self, fetched, depth: int, lang: str, outlinks: list[str], redirect: str | None) -> Path:
+    def write(self, fetched, depth: int, lang: str, outlinks: list[str], redirect: str | None,
+              licence: tuple[str, str] | None = None, left_out: list[str] = ()) -> Path:
+        """Request, response and metadata records of one fetch; `licence` = (hint, where it was found);
+        `left_out`: PDF links the crawl's pdfs / pdf_paths did not take (found again by a wider run)."""
         from warcio.statusandheaders import StatusAndHeaders
         from warcio.warcwriter import WARCWriter
 
@@ -116,13 +136,17 @@ class Archive:
         extra = {"WARC-IP-Address": fetched.ip}
         if fetched.truncated:
             extra["WARC-Truncated"] = fetched.truncated
+        if licence:
+            extra["MMedC-Licence"], extra["MMedC-Licence-From"] = (_one_line(v) for v in licence)
         http = StatusAndHeaders(f"{fetched.status} {fetched.reason}".strip(), fetched.headers, protocol="HTTP/1.1")
         resp = w.create_warc_record(fetched.url, "response", payload=io.BytesIO(fetched.body),
                                     http_headers=http, warc_headers_dict=extra)
         req.rec_headers.add_header("WARC-Concurrent-To", resp.rec_headers.get_header("WARC-Record-ID"))
         lines = [f"depth: {depth}", f"lang: {lang}", f"fetch-time-ms: {round(fetched.seconds * 1000)}"]
         lines += [f"redirect: {redirect}"] if redirect else []
+        lines += [f"licence: {_one_line(licence[0])}", f"licence-from: {_one_line(licence[1])}"] if licence else []
         lines += [f"outlink: {u}" for u in outlinks]
+        lines += [f"pdf-left-out: {u}" for u in left_out]
         meta = w.create_warc_record(fetched.url, "metadata", payload=io.BytesIO("\n".join(lines).encode() + b"\n"),
                                     warc_content_type="application/warc-fields",
                                     warc_headers_dict={"WARC-Concurrent-To": resp.rec_headers.get_header("WARC-Record-ID")})

@@ -22,9 +22,14 @@ def register(app: typer.Typer):
         allow_private: bool = typer.Option(False, "--allow-private", help="Allow private, loopback and link-local addresses (refused by default)."),
         include: List[str] = typer.Option([], "--include", show_default="the recipe's", help="Regex a link must match to be followed (repeatable)."),
         exclude: List[str] = typer.Option([], "--exclude", show_default="the recipe's", help="Regex of links never followed (repeatable)."),
+        pdfs: Optional[bool] = typer.Option(None, "--pdfs/--no-pdfs", show_default="the recipe's, or --pdfs", help="Fetch and archive PDFs linked within scope (textbooks, guidelines)."),
+        pdf_paths: List[str] = typer.Option([], "--pdf-path", show_default="any PDF in scope", help="URL path prefix a PDF must be under, e.g. /books/ (repeatable)."),
+        pdf_max_bytes: Optional[int] = typer.Option(None, "--pdf-max-bytes", min=1, help="Largest PDF archived; a larger one is skipped, never cut [67108864]."),
         quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
     ):
         """Crawl seed sites: stays on the seeds' domains, obeys robots.txt and its crawl-delay, waits between requests to a host, retries with backoff, caps page size and time, refuses non-public addresses, and archives every response (request + response + metadata records) as WARC.
+
+        PDFs linked within scope are archived too (whole, up to --pdf-max-bytes; only under --pdf-path prefixes when given), with any licence hint of the page or the PDF's metadata in MMedC-Licence headers.
 
         Re-running into the same --out resumes: what is archived there is never fetched again. Feed the result to a recipe as a `kind = "warc"` source, or to `mmedc extract`.
         """
@@ -51,8 +56,13 @@ def register(app: typer.Typer):
             cfg = CrawlConfig()
             seed_map = {lang or "": list(seeds)}
         overrides = {"max_pages": max_pages, "max_depth": max_depth, "delay": delay, "max_bytes": max_bytes,
-                     "timeout": timeout, "include": include or None, "exclude": exclude or None}
-        cfg = dataclasses.replace(cfg, **{k: v for k, v in overrides.items() if v is not None})
+                     "timeout": timeout, "include": include or None, "exclude": exclude or None,
+                     "pdfs": pdfs, "pdf_paths": pdf_paths or None, "pdf_max_bytes": pdf_max_bytes}
+        try:
+            cfg = dataclasses.replace(cfg, **{k: v for k, v in overrides.items() if v is not None})
+        except RecipeError as e:  # e.g. a --pdf-path that is not a path
+            console.print(f"[red]error:[/] {e}")
+            raise typer.Exit(1)
         if allow_private:
             cfg = dataclasses.replace(cfg, allow_private=True)
         try:

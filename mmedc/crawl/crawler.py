@@ -4,6 +4,11 @@ One thread is enough: politeness (≥ 1 s between requests to a host) bounds the
 The loop picks the host whose next allowed request time is the earliest, waits for it, and fetches
 one URL from that host's queue. Order of checks for a URL: already fetched → robots.txt → address
 safety → fetch (with retries) → archive → queue its in-scope links.
+
+PDFs (a link ending `.pdf`, or a response typed as one) are leaves: fetched one step past max_depth,
+only under `pdf_paths` when that is set, whole up to `pdf_max_bytes` or not archived at all (a cut
+PDF is unreadable). Licence hints (mmedc.crawl.licence) of a page, of a PDF's metadata, or of the
+page that linked to a PDF go into the response record's MMedC-Licence headers.
 """
 from __future__ import annotations
 
@@ -16,7 +21,8 @@ from urllib.parse import urldefrag, urljoin, urlsplit, urlunsplit
 
 from mmedc.config import CrawlConfig
 from mmedc.crawl.archive import Archive, load_state
-from mmedc.crawl.fetch import RETRY_STATUS, Fetcher, RunDeadline
+from mmedc.crawl.fetch import RETRY_STATUS, Fetched, Fetcher, RunDeadline
+from mmedc.crawl.licence import page_licence, pdf_licence
 from mmedc.crawl.robots import HostRules, rules_from_response
 from mmedc.crawl.safety import Refused
 
@@ -24,6 +30,9 @@ MAX_ROBOTS_REDIRECTS = 5  # RFC 9309: follow at least five
 MAX_URL = 8192  # longer links are not followed: servers refuse them, and they make huge WARC header lines
 SKIP_EXT = (".jpg", ".jpeg", ".png", ".gif", ".webp", ".svg", ".ico", ".css", ".js", ".mp3", ".mp4", ".avi",
             ".mov", ".zip", ".gz", ".tar", ".exe", ".dmg", ".woff", ".woff2", ".ttf", ".xml", ".rss", ".json")
+PDF_TYPES = ("application/pdf", "application/x-pdf")
+UNTYPED = ("", "application/octet-stream", "binary/octet-stream", "application/download",
+           "application/force-download")  # a server that does not say: the URL or Content-Disposition does
 
 
 @dataclass
@@ -65,15 +74,38 @@ def host_of(url: str) -> str:
     return urlsplit(url).netloc
 
 
+def pdf_link(url: str) -> bool:
+    return urlsplit(url).path.lower().endswith(".pdf")
+
+
+def is_pdf(f: Fetched) -> bool:
+    """A response carrying a PDF: typed as one, or untyped with a .pdf URL or attachment name."""
+    ctype = (f.header("Content-Type") or "").split(";")[0].strip().lower()
+    if ctype in PDF_TYPES:
+        return True
+    disposition = (f.header("Content-Disposition") or "").lower()
+    return ctype in UNTYPED and (pdf_link(f.url) or bool(re.search(r"filename\*?=[^;]*\.pdf", disposition)))
+
+
 class Scope:
     """Which links are followed: on the allowed domains (default: the seeds' hosts and their
-    subdomains), matching `include` (when given), not `exclude`, not an obvious non-page file."""
+    subdomains), matching `include` (when given), not `exclude`, not an obvious non-page file; a
+    PDF only when PDFs are collected and, when `pdf_paths` is set, under one of them."""
 
     def __init__(self, cfg: CrawlConfig, seeds: list[str]):
         self.domains = [d.lower().strip(".") for d in cfg.allowed_domains] or sorted(
             {urlsplit(s).hostname for s in seeds})
         self.include = [re.compile(p) for p in cfg.include]
         self.exclude = [re.compile(p) for p in cfg.exclude]
+        self.pdfs, self.pdf_paths = cfg.pdfs, tuple(cfg.pdf_paths)
+
+    def pdf_declined(self, url: str) -> str | None:
+        """Why a PDF at `url` is not collected (`pdf_off`, `pdf_path`), or None."""
+        if not self.pdfs:
+            return "pdf_off"
+        if self.pdf_paths and not urlsplit(url).path.startswith(self.pdf_paths):
+            return "pdf_path"
+        return None
 
     def on_domain(self, url: str) -> bool:
         h = urlsplit(url).hostname or ""
@@ -84,31 +116,42 @@ class Scope:
             return False
         if self.include and not any(p.search(url) for p in self.include):
             return False
-        return not any(p.search(url) for p in self.exclude)
+        if any(p.search(url) for p in self.exclude):
+            return False
+        return not (pdf_link(url) and self.pdf_declined(url))
 
 
 def extract_links(fetched, max_bytes: int) -> list[str]:
     """Absolute <a>/<area> hrefs of an HTML response; none when the page says nofollow."""
+    return read_page(fetched, max_bytes)[0]
+
+
+def read_page(fetched, max_bytes: int) -> tuple[list[str], str | None]:
+    """The links of an HTML response (extract_links) and the licence hint the page shows, if any."""
     import lxml.html
 
     from mmedc.extract.html import decode_html
 
     ctype = (fetched.header("Content-Type") or "").lower()
     if "html" not in ctype:
-        return []
+        return [], None
     raw = fetched.decoded_body(max_bytes)
     if not raw.strip():
-        return []
+        return [], None
     try:
         doc = lxml.html.document_fromstring(decode_html(raw, ctype)[0].encode("utf-8"),
                                             parser=lxml.html.HTMLParser(encoding="utf-8"))
     except Exception:  # noqa: BLE001 - unparseable page: archived, no links
-        return []
-    robots_meta = " ".join(doc.xpath("//meta[translate(@name,'ROBTS','robts')='robots']/@content")).lower()
-    if "nofollow" in robots_meta or "none" in robots_meta:
-        return []
+        return [], None
     base = (doc.xpath("//base/@href") or [fetched.url])[0]
     base = urljoin(fetched.url, base)
+    try:
+        licence = page_licence(doc, base)
+    except Exception:  # noqa: BLE001 - a hint, never a reason to lose the page's links
+        licence = None
+    robots_meta = " ".join(doc.xpath("//meta[translate(@name,'ROBTS','robts')='robots']/@content")).lower()
+    if "nofollow" in robots_meta or "none" in robots_meta:
+        return [], licence
     links = []
     for el in doc.xpath("//a[@href] | //area[@href]"):
         if "nofollow" in (el.get("rel") or "").lower():
@@ -116,7 +159,7 @@ def extract_links(fetched, max_bytes: int) -> list[str]:
         u = normalize(urljoin(base, el.get("href")))
         if u:
             links.append(u)
-    return list(dict.fromkeys(links))
+    return list(dict.fromkeys(links)), licence
 
 
 @dataclass
@@ -137,6 +180,8 @@ class Crawler:
         self.fetcher = Fetcher(cfg.user_agent, cfg.timeout, cfg.page_time, cfg.max_bytes, cfg.allow_private)
         self.hosts: dict[str, Host] = {}
         self.queued: set[str] = set()
+        self.link_licence: dict[str, tuple[str, str]] = {}  # url -> (licence hint, page that linked to it)
+        self.declined_links: set[str] = set()  # PDF links left out by pdfs / pdf_paths (counted once)
         self.progress = progress  # callable(n_done, total, note) or None
 
     def _queue(self, url: str, depth: int, lang: str, front=False, attempt=0):
@@ -209,8 +254,10 @@ class Crawler:
             for u in urls:
                 if u not in state.fetched and u not in self.queued:
                     self._queue(u, 0, lang)
+        self.link_licence.update(state.licences)
         for u, (depth, lang) in state.found.items():
-            if u not in state.fetched and u not in self.queued and depth <= cfg.max_depth and self.scope.follows(u):
+            if u not in state.fetched and u not in self.queued and self.scope.follows(u) and (
+                    depth <= cfg.max_depth or (depth == cfg.max_depth + 1 and pdf_link(u))):
                 self._queue(u, depth, lang)
         archive = Archive(self.out, cfg.user_agent)
         t_end = time.monotonic() + max_time if max_time else None
@@ -244,7 +291,7 @@ class Crawler:
                     continue
                 self._wait_for(h)
                 try:
-                    f = self.fetcher.get(url, t_end)
+                    f = self.fetcher.get(url, t_end, self._body_limit)
                 except RunDeadline:  # cut by the crawl's end, not the page's fault: fetched again next run
                     h.queue.appendleft((url, depth, lang, attempt))
                     res.stopped = f"max_time ({max_time:g}s) reached"
@@ -261,12 +308,23 @@ class Crawler:
                 if f.status in RETRY_STATUS and attempt < cfg.retries:
                     self._retry_or_give_up(h, url, depth, lang, attempt, f"HTTP {f.status}", f.header("Retry-After"), res)
                     continue
+                pdf = is_pdf(f)
+                if f.declined or (pdf and f.truncated and 200 <= f.status < 300):
+                    self._decline(f, res)  # not archived: a PDF not wanted, or not whole
+                    continue
                 redirect = None
                 if 300 <= f.status < 400 and f.header("Location"):
                     redirect = normalize(urljoin(url, f.header("Location")))
-                links = extract_links(f, cfg.max_bytes) if 200 <= f.status < 300 else []
-                links = [u for u in links if self.scope.follows(u)] if depth < cfg.max_depth else []
-                dest = archive.write(f, depth, lang, links, redirect)
+                links, licence = read_page(f, cfg.max_bytes) if 200 <= f.status < 300 else ([], None)
+                left_out = self._declined_pdfs(links, res)
+                links = [u for u in links if self.scope.follows(u) and (depth < cfg.max_depth or pdf_link(u))]
+                if licence:  # a PDF linked from here may say nothing itself: the page's hint goes with it
+                    for u in links:
+                        self.link_licence.setdefault(u, (licence, url))
+                hint = (licence, "page") if licence else None
+                if pdf and 200 <= f.status < 300:
+                    hint = self._pdf_hint(f)
+                dest = archive.write(f, depth, lang, links, redirect, hint, left_out)
                 state.fetched.add(url)
                 res.fetched += 1
                 res.total_pages += 1
@@ -275,6 +333,8 @@ class Crawler:
                     res.files.append(str(dest))
                 if redirect and self.scope.on_domain(redirect) and redirect not in self.queued:
                     self._queue(redirect, depth, lang)
+                    if url in self.link_licence:  # a PDF link that redirects: its hint goes to the target
+                        self.link_licence.setdefault(redirect, self.link_licence[url])
                 for u in links:
                     if u not in self.queued and u not in state.fetched:
                         self._queue(u, depth + 1, lang)
@@ -284,6 +344,53 @@ class Crawler:
             res.stopped = "interrupted"
         self._log_run(res)
         return res
+
+    def _body_limit(self, f: Fetched) -> tuple[int, str | None]:
+        """The fetcher's cap on a response body: max_bytes for pages, pdf_max_bytes for PDFs; a PDF
+        not collected, or declared larger than pdf_max_bytes, is declined before its body is read."""
+        if not is_pdf(f):
+            return self.cfg.max_bytes, None
+        if 200 <= f.status < 300:
+            if why := self.scope.pdf_declined(f.url):
+                return 0, why
+            try:
+                size = int(f.header("Content-Length") or -1)
+            except ValueError:
+                size = -1
+            if size > self.cfg.pdf_max_bytes:
+                return 0, "pdf_too_large"
+            return self.cfg.pdf_max_bytes, None
+        return self.cfg.max_bytes, None  # an error page typed as a PDF
+
+    def _decline(self, f: Fetched, res: CrawlResult):
+        why = f.declined or ("pdf_too_large" if f.truncated == "length" else "pdf_cut")
+        res.skipped[why] += 1
+        if why == "pdf_too_large":
+            size = f"{f.header('Content-Length')} bytes" if f.declined else "longer than that"
+            res.errors.append(f"{f.url}: PDF not archived: pdf_max_bytes ({self.cfg.pdf_max_bytes}), {size}")
+        elif why == "pdf_cut":
+            res.errors.append(f"{f.url}: PDF not archived: not whole within page_time ({self.cfg.page_time:g}s)")
+
+    def _declined_pdfs(self, links: list[str], res: CrawlResult) -> list[str]:
+        """PDF links on the crawl's domains that pdfs / pdf_paths leave out, each counted once (crawl log's
+        `skipped`). The page's metadata record lists them, so a later run with wider settings finds them."""
+        out = []
+        for u in links:
+            if pdf_link(u) and self.scope.on_domain(u) and (why := self.scope.pdf_declined(u)):
+                out.append(u)
+                if u not in self.declined_links:
+                    self.declined_links.add(u)
+                    res.skipped[why] += 1
+        return out
+
+    def _pdf_hint(self, f: Fetched) -> tuple[str, str] | None:
+        """The PDF's own metadata first, else the licence of the page that linked to it."""
+        if found := pdf_licence(f.decoded_body(max(self.cfg.pdf_max_bytes, len(f.body)))):
+            return found
+        if f.url in self.link_licence:
+            licence, page = self.link_licence[f.url]
+            return licence, f"linking page {page}"
+        return None
 
     def _log_run(self, res: CrawlResult):
         """One line per run in OUT/crawl-log.jsonl: what was fetched, skipped, retried and given up."""

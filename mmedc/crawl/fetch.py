@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 
 from mmedc.crawl.safety import Refused, check_address, resolve
 
-ACCEPT = "text/html,application/xhtml+xml;q=0.9,text/plain;q=0.5,*/*;q=0.1"
+ACCEPT = "text/html,application/xhtml+xml;q=0.9,application/pdf;q=0.8,text/plain;q=0.5,*/*;q=0.1"
 RETRY_STATUS = {429, 500, 502, 503, 504}
 
 
@@ -39,6 +39,7 @@ class Fetched:
     request_headers: list[tuple[str, str]] = field(default_factory=list)
     truncated: str | None = None  # "length" / "time": the body was cut at a limit (WARC-Truncated)
     seconds: float = 0.0
+    declined: str | None = None  # the caller's `limit` refused the body after the headers: not read
 
     def header(self, name: str) -> str | None:
         name = name.lower()
@@ -86,8 +87,12 @@ class Fetcher:
         self.user_agent, self.timeout, self.page_time, self.max_bytes = user_agent, timeout, page_time, max_bytes
         self.allow_private = allow_private
 
-    def get(self, url: str, deadline: float | None = None) -> Fetched:
-        """Raises Refused (a non-public address: before connecting, or once connected, before sending
+    def get(self, url: str, deadline: float | None = None, limit=None) -> Fetched:
+        """`limit(fetched)`, called once the headers are in (the body still empty), returns the body's
+        byte cap and a reason to decline it (or None): a declined body is never read (`declined` set).
+        Without it the cap is max_bytes.
+
+        Raises Refused (a non-public address: before connecting, or once connected, before sending
         anything), RunDeadline (`deadline`, monotonic, came first), TimeoutError (no complete response
         headers within page_time), or OSError / urllib3 errors for network failures. One connection per
         fetch, closed after it: nothing is reused, no proxy from the environment, no automatic retry."""
@@ -134,6 +139,12 @@ class Fetcher:
                 if dog.fired.is_set() or time.monotonic() >= end:
                     raise late("before the response headers") from None
                 raise
+            headers = [(k, v) for k, v in r.headers.items() if k.lower() != "transfer-encoding"]
+            head = Fetched(url, r.status, r.reason or "", headers, b"", ip, req_headers)
+            cap, declined = limit(head) if limit else (self.max_bytes, None)
+            if declined:
+                head.declined, head.seconds = declined, time.monotonic() - t0
+                return head
             body, truncated, whole = bytearray(), None, False
             try:
                 while True:
@@ -142,8 +153,8 @@ class Fetcher:
                         whole = not (dog.fired.is_set() or time.monotonic() >= end)
                         break
                     body += chunk
-                    if len(body) > self.max_bytes:
-                        del body[self.max_bytes:]
+                    if len(body) > cap:
+                        del body[cap:]
                         truncated = "length"
                         break
                     if time.monotonic() >= end:
@@ -160,7 +171,6 @@ class Fetcher:
         finally:
             dog.cancel()
             conn.close()
-        headers = [(k, v) for k, v in r.headers.items() if k.lower() != "transfer-encoding"]
         return Fetched(url, r.status, r.reason or "", headers, bytes(body), ip, req_headers, truncated,
                        time.monotonic() - t0)
 

@@ -105,11 +105,16 @@ def record_to_doc(rid: str, rec, ocr=None, lang: str | None = None) -> Record:
         raw = rec.content_stream().read(MAX_PAYLOAD + 1)
     except Exception as e:  # noqa: BLE001 - bad chunking / content-encoding: this record only
         return with_url(Record.failed(rid, f"unreadable_record: {short_error(e)}"), url)
+    # a licence hint `mmedc crawl` found (mmedc.crawl.licence), kept so that a team can filter on it
+    hint = {k: v for k, h in (("licence", "MMedC-Licence"), ("licence_from", "MMedC-Licence-From"))
+            if (v := rec.rec_headers.get_header(h))}
     if pdf or (unsure and raw.lstrip()[:5] == b"%PDF-"):
-        return _pdf_doc(rid, raw, url, date, ctype, ocr, lang)
+        doc = _pdf_doc(rid, raw, url, date, ctype, ocr, lang)
+        doc.meta.update(hint)
+        return doc
     if "html" not in kind and not looks_like_html(raw):
         return with_url(Record.dropped(rid, f"not_html: {kind or 'no content-type'}"), url)
-    extra = {"fetched": date}
+    extra = {"fetched": date, **hint}
     if len(raw) > MAX_PAYLOAD:
         raw, extra["truncated"] = raw[:MAX_PAYLOAD], f"payload over MAX_PAYLOAD ({MAX_PAYLOAD} bytes): cut there"
     elif rec.rec_headers.get_header("WARC-Truncated"):
