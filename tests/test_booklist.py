@@ -97,6 +97,12 @@ def test_found_missing_failed_rows_coverage_and_check(tmp_path):
     assert [t["status"] for t in listed["titles"]] == ["found", "found", "missing", "failed"]
     assert listed["coverage"][0]["missing_titles"] == ["Atlas of Anatomy"]
 
+    from mmedc.report import build_report
+
+    html = build_report(out, tmp_path / "report.html").read_text()
+    assert "Book lists: coverage" in html and "2/4 found, 1 missing, 1 failed" in html
+    assert "Atlas of Anatomy" in html and "✓ audit check passed" in html
+
     # the list is part of the fingerprint: an edited list never reuses the finished run's work
     fp = recipe.fingerprint()
     (tmp_path / "lists" / "books.tsv").write_text(LIST.replace("2-2", "2-3"))
