@@ -176,6 +176,20 @@ def test_zst_bomb_stops_at_max_file_bytes(tmp_path):
     assert [(r.decision, r.reason.split(":")[:2]) for r in recs] == [("failed", ["limit", " max_file_bytes"])]
 
 
+def test_plan_counts_text_sources(tmp_path):
+    from mmedc.plan.count import count_source
+
+    for i in range(3):
+        (tmp_path / "one" / f"d{i}.txt").parent.mkdir(exist_ok=True)
+        (tmp_path / "one" / f"d{i}.txt").write_text(DOCS[i])
+    sc = count_source({"name": "t", "kind": "text", "paths": ["one"]}, tmp_path)
+    assert (sc.docs, sc.how) == (3, "exact")
+    (tmp_path / "many").mkdir()
+    (tmp_path / "many" / "a.txt.zst").write_bytes(_zst(("\n\n".join(DOCS * 100) + "\n").encode()))
+    sc = count_source({"name": "t", "kind": "text", "paths": ["many"], "split": "blank_lines"}, tmp_path)
+    assert sc.docs == pytest.approx(300, rel=0.02) and sc.text_bytes_per_doc > 20
+
+
 def test_document_over_max_line_bytes_fails_alone(tmp_path):
     p = tmp_path / "big.txt"
     p.write_text("short one\n\n" + ("word " * 100 + "\n") * 5 + "\nshort two\n")
