@@ -152,3 +152,28 @@ def test_malformed_list_stops_the_recipe(tmp_path):
     (tmp_path / "lists" / "books.tsv").unlink()  # a placeholder list: loads, the run says what is missing
     with pytest.raises(RecipeError, match="book list .* not found"):
         plan_units(load_recipe(r))
+
+
+def test_listed_files_volumes_and_languages(tmp_path):
+    from mmedc.config import SourceConfig
+    from mmedc.sources.books import book_files
+    from mmedc.sources.registry import declared_lang
+
+    for name in ("Gray's Anatomy vol 1.pdf", "grays_anatomy_vol_2.pdf", "unlisted.pdf", "sub/内科学 第9版.pdf"):
+        (tmp_path / "lib" / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / "lib" / name).write_bytes(b"%PDF")  # names only: nothing is opened here
+    (tmp_path / "extra").mkdir()
+    (tmp_path / "extra" / "x1.pdf").write_bytes(b"%PDF")
+    lst = tmp_path / "lib" / "books.tsv"
+    lst.write_text("title\tlanguage\tfile\tlang\nGray's Anatomy\ten\t\t\n内科学\tzh\t\tzh+en\n"
+                   "Extra\tru\t../extra/x*.pdf\t\nGone\ten\tnowhere.pdf\t\n")
+    src = SourceConfig(name="tb", kind="pdf", paths=["lib"], lang="en", books=str(lst))
+    files = [str(f.relative_to(tmp_path)) for f in book_files(src, tmp_path)]
+    assert files == ["extra/x1.pdf", "lib/Gray's Anatomy vol 1.pdf", "lib/grays_anatomy_vol_2.pdf", "lib/sub/内科学 第9版.pdf"]
+    assert declared_lang(src, tmp_path / "lib" / "sub" / "内科学 第9版.pdf") == "zh+en"  # the list's lang
+    assert declared_lang(src, tmp_path / "extra" / "x1.pdf") == "ru"  # its language
+    assert declared_lang(src, tmp_path / "lib" / "unlisted.pdf") == "en"  # not listed: the source's
+    with pytest.raises(FileNotFoundError):  # a `paths` entry that is not there is an error, as for any source
+        book_files(SourceConfig(name="tb", kind="pdf", paths=["nope"], books=str(lst)), tmp_path)
+    with pytest.raises(RecipeError, match="kind = \"pdf\""):
+        SourceConfig(name="t", kind="text", paths=[], books="b.tsv")

@@ -16,6 +16,7 @@ and a worker (reading one book) always agree:
 from __future__ import annotations
 
 import functools
+import os
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -46,7 +47,7 @@ class BookEntry:
     pages: tuple[int, int | None] | None = None  # 1-based, inclusive; None = the MMedC page-range rule
     lang: str | None = None  # OCR / declared language override, e.g. "zh+en"
 
-    @property
+    @functools.cached_property
     def key(self) -> str:
         return normalise(self.title)
 
@@ -66,8 +67,10 @@ class BookList:
         self._index = None
 
     @property
-    def folder(self) -> Path:
-        return Path(self.path).parent
+    def folder(self):
+        from mmedc.core import storage
+
+        return storage.path(self.path).parent  # a local folder, or a URI's
 
     def _build(self):
         import ahocorasick
@@ -217,9 +220,12 @@ def _read(path: str, _key: tuple) -> BookList:
     return parse_book_list(text, path)
 
 
-def _explicit(e: BookEntry, folder: Path) -> str:
-    p = Path(e.file).expanduser()
-    return str(p if p.is_absolute() else folder / p)
+def _explicit(e: BookEntry, folder) -> str:
+    """An entry's `file` as a full path: as written when absolute (or a URI), else from the list's folder."""
+    from mmedc.core import storage
+
+    p = storage.path(e.file, folder)
+    return os.path.normpath(p) if isinstance(p, Path) else str(p)
 
 
 def book_of(src, path) -> BookEntry | None:
@@ -233,17 +239,15 @@ def book_files(src, base_dir) -> list:
     from mmedc.core import storage
 
     blist = read_book_list(src.books)
-    found: dict[str, object] = {}
-    groups = [(list(src.paths), base_dir)] + [([e.file], blist.folder) for e in blist.entries if e.file]
-    for patterns, base in groups:
-        for pat in patterns:
+    candidates = storage.expand(src.paths, base_dir, (".pdf",))  # a `paths` entry that is not there: an error
+    for e in blist.entries:
+        if e.file:
             try:
-                files = storage.expand([pat], base, (".pdf",))
+                candidates += storage.expand([e.file], blist.folder, (".pdf",))
             except FileNotFoundError:
-                continue  # a listed file that is not there: that book is `missing` (write_book_audit)
-            for f in files:
-                if blist.entry_for(str(f)) is not None:
-                    found[str(f)] = f
+                pass  # a listed file that is not there: that book is `missing` (write_book_audit)
+    candidates = [Path(os.path.normpath(f)) if isinstance(f, Path) else f for f in candidates]  # "lib/../x" -> "x"
+    found = {str(f): f for f in candidates if blist.entry_for(str(f)) is not None}
     return [found[k] for k in sorted(found, key=lambda k: k.split("/"))]
 
 
@@ -283,12 +287,13 @@ def write_book_audit(recipe, units, out) -> None:
             if e is not None:
                 by_line.setdefault(e.line, []).append(u)
         shard = f"{src.name}-{STEP}"
+        ingest = _ingest_rows(audit_dir, {u.shard for us in by_line.values() for u in us})
         log = AuditLog(shard, audit_dir)
         list_name = Path(blist.path).name
         for e in blist.entries:
             rid = f"{src.name}:{list_name}#{e.line}"
             info = {"title": e.title, "pages": e.page_text, "book_lang": e.lang}
-            got = [(u, r) for u in by_line.get(e.line, []) for r in _ingest_rows(audit_dir, u)]
+            got = [(u, r) for u in by_line.get(e.line, []) for r in ingest.get(u.shard, [_NOT_READ])]
             if not got:
                 log.add(STEP, rid, src.name, DROPPED, _missing_reason(e), lang=e.language, **info)
                 continue
@@ -308,13 +313,21 @@ def write_book_audit(recipe, units, out) -> None:
             storage.remove(f)
 
 
-def _ingest_rows(audit_dir, unit) -> list[dict]:
-    """The ingest rows of one unit (a book: one row), or one `failed` stand-in when its task did not
-    finish (no audit file: the run failed; a re-run writes the list's rows again)."""
-    from mmedc.core import storage
+_NOT_READ = {"id": None, "decision": "failed",
+             "reason": "not_read: the task reading this book did not finish (re-run the same command)"}
 
-    f = audit_dir / "ingest" / f"{unit.shard}.parquet"
-    if not f.exists():
-        return [{"id": None, "decision": "failed",
-                 "reason": "not_read: the task reading this book did not finish (re-run the same command)"}]
-    return storage.read_parquet(f, columns=["id", "decision", "reason"]).to_pylist()
+
+def _ingest_rows(audit_dir, shards: set[str]) -> dict[str, list[dict]]:
+    """The ingest rows of the books' units (a book: one row), by unit, read in one scan; a unit
+    without an audit file (its task did not finish: the run failed) is absent."""
+    import polars as pl
+
+    folder = audit_dir / "ingest"
+    files = [f for f in (folder.glob("*.parquet") if folder.exists() else []) if f.stem in shards]
+    if not files:
+        return {}
+    rows: dict[str, list[dict]] = {}
+    df = pl.scan_parquet([str(f) for f in sorted(files, key=str)]).select("shard", "id", "decision", "reason").collect()
+    for r in df.iter_rows(named=True):
+        rows.setdefault(r.pop("shard"), []).append(r)
+    return rows
