@@ -128,6 +128,7 @@ def test_title_matching_rule():
     assert title("HARRISONS principles of internal medicine (21e).pdf").startswith("Harrison")
     assert title("内科学第9版.pdf") == "内科学"  # CJK names have no spaces
     assert normalise("Café  Médical, 2nd Ed.") == "cafe medical 2nd ed"
+    assert normalise("がん診療") == "がん診療" and normalise("Йод_и_щитовидная") == "иод и щитовидная"
 
 
 @pytest.mark.parametrize("text,where", [

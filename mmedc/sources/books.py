@@ -95,7 +95,7 @@ class BookList:
     def entry_for(self, path: str) -> BookEntry | None:
         """The entry a file belongs to (module docstring), or None: not a listed book."""
         exact, globs, titles = self._index or self._build()
-        hits = [exact[p] for p in [path, *(str(q) for q in Path(path).parents)] if p in exact]
+        hits = [exact[p] for p in [path, *_parents(path)] if p in exact]  # the file, or a folder above it
         hits += [e for pat, e in globs if fnmatch(path, pat) or fnmatch(path, pat.replace("**/", ""))]
         if hits:
             return min(hits, key=lambda e: e.line)
@@ -114,12 +114,27 @@ _APOSTROPHES = str.maketrans("", "", "'’‘`´ʼ")
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]")
 
 
+def _parents(p: str) -> Iterator[str]:
+    """"/a/b/c.pdf" -> "/a/b", "/a", "" (string cuts: the same for a URI)."""
+    while "/" in p:
+        p = p.rsplit("/", 1)[0]
+        yield p
+
+
 def normalise(s: str) -> str:
     """Titles and file names compared alike: NFKC, case-folded, accents and apostrophes dropped,
     every run of other non-alphanumeric characters (spaces, `_`, `-`, `.`, `,` ...) one space.
-    "Harrison's Principles of Internal Medicine, 21st Ed." -> "harrisons principles of internal medicine 21st ed"."""
+    "Harrison's Principles of Internal Medicine, 21st Ed." -> "harrisons principles of internal medicine 21st ed".
+    Marks on CJK characters (kana voicing: が) are kept, recomposed."""
     s = unicodedata.normalize("NFKD", unicodedata.normalize("NFKC", s).casefold())
-    s = "".join(c for c in s if not unicodedata.combining(c)).translate(_APOSTROPHES)
+    kept, prev = [], ""
+    for c in s:
+        if not unicodedata.combining(c):
+            prev = c
+        elif not _CJK.match(prev):
+            continue  # an accent on a Latin / Cyrillic / Greek letter
+        kept.append(c)
+    s = unicodedata.normalize("NFC", "".join(kept)).translate(_APOSTROPHES)
     return " ".join("".join(c if c.isalnum() else " " for c in s).split())
 
 
