@@ -91,6 +91,8 @@ def test_found_missing_failed_rows_coverage_and_check(tmp_path):
     res = cli.invoke(app, ["audit", "check", str(out)])
     assert res.exit_code == 0, res.output
     assert "4 book titles" in " ".join(res.output.split())
+    res = cli.invoke(app, ["audit", "explain", str(out), "tb:books.tsv#5"])  # a title's row
+    assert res.exit_code == 0 and "missing_book" in res.output, res.output
     res = cli.invoke(app, ["audit", "books", str(out), "--json"])
     assert res.exit_code == 0, res.output
     listed = json.loads(res.output)
@@ -102,6 +104,13 @@ def test_found_missing_failed_rows_coverage_and_check(tmp_path):
     html = build_report(out, tmp_path / "report.html").read_text()
     assert "Book lists: coverage" in html and "2/4 found, 1 missing, 1 failed" in html
     assert "Atlas of Anatomy" in html and "✓ audit check passed" in html
+
+    # a missing book's file arrives: the re-run reads it and its row says found (never a stale row)
+    _book(tmp_path / "library" / "atlas-of-anatomy.pdf", MED["en-migraine"])
+    run(load_recipe(r), out, progress=False, executor=LocalExecutor())
+    rows = pl.read_parquet(str(out / "audit" / "books" / "*.parquet"))
+    assert rows.filter(pl.col("id") == "tb:books.tsv#5")["decision"].to_list() == ["kept"]
+    assert cli.invoke(app, ["audit", "check", str(out)]).exit_code == 0
 
     # the list is part of the fingerprint: an edited list never reuses the finished run's work
     fp = recipe.fingerprint()

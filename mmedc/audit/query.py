@@ -205,6 +205,9 @@ def resolve_id(out: Path, doc_id: str) -> str:
     ids = scan(out).filter(pl.col("step") == "ingest").select("id")
     if not ids.filter(pl.col("id") == doc_id).head(1).collect().is_empty():
         return doc_id
+    listed = scan(out).filter(pl.col("step").is_in(list(LIST_STEPS)) & (pl.col("id") == doc_id))
+    if not listed.select("id").head(1).collect().is_empty():  # a book list's title row
+        return doc_id
     found = (ids.filter(pl.col("id").str.ends_with(f":{doc_id}")).unique().sort("id").head(6)
              .collect()["id"].to_list())
     if len(found) == 1:
