@@ -119,8 +119,6 @@ def books(
     if not cov:
         typer.echo(f"no book list in this run ({out})")
         return
-    import polars as pl
-
     _table(pl.DataFrame([{k: (", ".join(v) if isinstance(v, list) else v) for k, v in r.items() if k != "documents"}
                          for r in rows]), "listed books")
     for c in cov:
