@@ -72,8 +72,14 @@ class SourceConfig:
     # (documents end at a line that is exactly `separator`); .tsv/.csv files are rows with `text_field`
     split: str = "file"
     separator: str = ""
+    # kind = "pdf": a book list (TSV: title, language, optional file / pages / lang), relative to the
+    # recipe; the source then reads the listed books only, and the run audits each title as found,
+    # missing or failed (mmedc.sources.books, docs/books.md)
+    books: str = ""
 
     def __post_init__(self):
+        if self.books and self.kind != "pdf":
+            raise RecipeError(f"source {self.name!r}: books = {self.books!r} is for kind = \"pdf\" sources")
         if self.split not in ("file", "blank_lines", "separator"):
             raise RecipeError(f"source {self.name!r}: split must be file, blank_lines or separator, got {self.split!r}")
         if (self.split == "separator") != bool(str(self.separator).strip()):
@@ -246,6 +252,12 @@ class Recipe:
         from mmedc.core.storage import expand
 
         try:
+            if src.books:  # the listed books only (mmedc.sources.books)
+                from mmedc.sources.books import BookListError, book_files
+                try:
+                    return book_files(src, self.base_dir)
+                except BookListError as e:
+                    raise RecipeError(f"source {src.name!r}: {e}") from None
             return expand(src.paths, self.base_dir, READERS.get(src.kind).suffixes)
         except FileNotFoundError as e:
             pattern = e.args[1] if len(e.args) > 1 else src.paths
@@ -268,11 +280,25 @@ class Recipe:
         from mmedc.paths import find_pack, ocr_dir, packs_dir
 
         files = [find_pack(c) or packs_dir() / f"{c}.toml" for c in self.languages]
+        from mmedc.core.storage import path as storage_path
+
+        files += [storage_path(s.books) for s in self.sources if s.books]  # a changed book list: a new run
         if any(s.kind == "pdf" for s in self.sources):
-            codes = {c for s in self.sources for v in [s.lang, *s.lang_by_path.values()]
+            codes = {c for s in self.sources for v in [s.lang, *s.lang_by_path.values(), *_book_langs(s)]
                      for c in (v or "").replace(",", "+").split("+") if c.strip()}
             files += [ocr_dir() / f"{c.strip()}.toml" for c in sorted(codes | {"en"})]
         return {str(f): hashlib.sha256(f.read_bytes()).hexdigest()[:16] if f.exists() else "absent" for f in files}
+
+
+def _book_langs(src: SourceConfig) -> list[str]:
+    """The languages a source's book list names (their OCR settings are part of the fingerprint)."""
+    from mmedc.core.storage import path as storage_path
+
+    if not src.books or not storage_path(src.books).exists():
+        return []
+    from mmedc.sources.books import read_book_list
+
+    return [v for e in read_book_list(src.books).entries for v in (e.language, e.lang) if v]
 
 
 def _type_ok(v, t) -> bool:
@@ -391,6 +417,16 @@ def load_recipe(path: str | Path) -> Recipe:
             raise RecipeError(f"source {src.name!r}: kind {src.kind!r} is not one of {READERS.names()}")
         if isinstance(src.paths, str):
             src.paths = [src.paths]
+        if src.books:  # relative to the recipe; checked now when it is there (a placeholder may not be)
+            from mmedc.core.storage import path as storage_path
+
+            src.books = str(storage_path(src.books, path.resolve().parent))
+            if storage_path(src.books).exists():
+                from mmedc.sources.books import BookListError, read_book_list
+                try:
+                    read_book_list(src.books)
+                except BookListError as e:
+                    raise RecipeError(f"source {src.name!r}: {e}") from None
         sources.append(src)
     if not sources:
         raise RecipeError(f"{path}: no [[sources]]")

@@ -200,7 +200,8 @@ def test_full_mmedc_recipe_plans_from_assumed_sizes():
     full = ROOT / "pipelines" / "mmedc_full.toml"
     recipe_ = load_recipe(full)  # a valid recipe for `mmedc run`
     kinds = {s.kind for s in recipe_.sources}
-    assert kinds == {"parquet", "warc", "pdf", "jsonl"}
+    assert kinds == {"parquet", "warc", "pdf", "text"}
+    assert all(s.books.endswith("books.tsv") for s in recipe_.sources if s.kind == "pdf")  # book lists
     assert sum(s.name.startswith("culturax-") for s in recipe_.sources) == 6
     sizes = ROOT / "pipelines" / "mmedc_full.sizes.toml"
     plan = make_plan(full, 256, assume=[str(sizes)])

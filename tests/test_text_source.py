@@ -130,6 +130,66 @@ def test_truncated_gz_keeps_what_came_before(tmp_path, name):
     assert len(failed) == 1 and failed[0].reason.startswith("corrupt_file: after document")
 
 
+def _zst(data: bytes) -> bytes:
+    import zstandard
+
+    return zstandard.ZstdCompressor().compress(data)
+
+
+def test_zst_reads_like_plain_text(tmp_path):
+    body = "\n\n\n".join(DOCS) + "\n"
+    p = tmp_path / "a.txt.zst"
+    p.write_bytes(_zst(body.encode()))
+    recs = _read(_src(split="blank_lines"), p)
+    assert _kept(recs) == [(f"t:a.txt.zst#{i}", d) for i, d in enumerate(DOCS, 1)]
+    q = tmp_path / "two-frames.tsv.zst"  # concatenated frames (zstd -c a b > c) are read on
+    q.write_bytes(_zst(b"text\nfirst row\n") + _zst(b"second row\n"))
+    assert [r.text for r in _read(_src(), q)] == ["first row", "second row"]
+
+
+@pytest.mark.parametrize("name", ["cut.txt.zst", "cut.tsv.zst"])
+def test_truncated_zst_keeps_what_came_before(tmp_path, name):
+    docs = [f"Document number {i} about clinical pharmacology and dosing, edition {i * 7919 % 1000}." for i in range(20000)]
+    body = ("text\n" + "\n".join(docs) + "\n") if name.endswith(".tsv.zst") else "\n\n".join(docs) + "\n"
+    blob = _zst(body.encode())
+    p = tmp_path / name
+    p.write_bytes(blob[: len(blob) // 2])
+    recs = _read(_src(split="blank_lines"), p)
+    kept, failed = [r for r in recs if r.decision == "kept"], [r for r in recs if r.decision == "failed"]
+    assert 0 < len(kept) < len(docs)
+    assert [r.text for r in kept] == docs[:len(kept)]  # the cut document is not kept half
+    assert len(failed) == 1 and failed[0].reason.startswith("corrupt_file: after document")
+    assert "zstd frame" in failed[0].reason
+    # not zstd at all: one failed row, nothing kept
+    q = tmp_path / "junk.txt.zst"
+    q.write_bytes(b"this is not zstd data\n" * 10)
+    recs = _read(_src(), q)
+    assert [(r.decision, r.reason.split(":")[0]) for r in recs] == [("failed", "corrupt_file")]
+
+
+def test_zst_bomb_stops_at_max_file_bytes(tmp_path):
+    import zstandard
+
+    p = tmp_path / "bomb.txt.zst"
+    p.write_bytes(zstandard.ZstdCompressor(level=19).compress(b"a" * (64 << 20)))  # ~2 KB on disk
+    recs = _read(_src(split="blank_lines"), p, limits=LimitsConfig(max_file_bytes=1 << 20, max_line_bytes=4 << 20))
+    assert [(r.decision, r.reason.split(":")[:2]) for r in recs] == [("failed", ["limit", " max_file_bytes"])]
+
+
+def test_plan_counts_text_sources(tmp_path):
+    from mmedc.plan.count import count_source
+
+    for i in range(3):
+        (tmp_path / "one" / f"d{i}.txt").parent.mkdir(exist_ok=True)
+        (tmp_path / "one" / f"d{i}.txt").write_text(DOCS[i])
+    sc = count_source({"name": "t", "kind": "text", "paths": ["one"]}, tmp_path)
+    assert (sc.docs, sc.how) == (3, "exact")
+    (tmp_path / "many").mkdir()
+    (tmp_path / "many" / "a.txt.zst").write_bytes(_zst(("\n\n".join(DOCS * 100) + "\n").encode()))
+    sc = count_source({"name": "t", "kind": "text", "paths": ["many"], "split": "blank_lines"}, tmp_path)
+    assert sc.docs == pytest.approx(300, rel=0.02) and sc.text_bytes_per_doc > 20
+
+
 def test_document_over_max_line_bytes_fails_alone(tmp_path):
     p = tmp_path / "big.txt"
     p.write_text("short one\n\n" + ("word " * 100 + "\n") * 5 + "\nshort two\n")

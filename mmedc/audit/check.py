@@ -6,7 +6,9 @@
 3. every shard in manifest.json exists with the recorded sha256 and row count, and holds exactly
    the documents the last step kept;
 4. no document is both kept at the end and dropped or failed at some step;
-5. every document dropped as a duplicate points at a document the run kept (not at itself).
+5. every document dropped as a duplicate points at a document the run kept (not at itself);
+6. a book list's rows (audit/books, outside the chain: not in 1.) name each title once, and the
+   documents of a title found were kept at ingest.
 """
 from __future__ import annotations
 
@@ -18,7 +20,7 @@ import polars as pl
 
 from mmedc.audit.query import audit_files, scan, step_order
 from mmedc.core.storage import path as storage_path
-from mmedc.audit.schema import DECISIONS, KEPT
+from mmedc.audit.schema import DECISIONS, KEPT, LIST_STEPS
 
 
 @dataclass
@@ -43,7 +45,7 @@ def _counts(out: Path) -> pl.DataFrame:
 
 def check_conservation(out: Path, steps: list[str], res: CheckResult):
     counts = {(r["shard"], r["step"]): r for r in _counts(out).iter_rows(named=True)}
-    shards = sorted({s for s, _ in counts})
+    shards = sorted({s for s, st in counts if st not in LIST_STEPS})  # a list's rows are not a unit's
     for shard in shards:
         prev = None
         for step in steps:
@@ -183,6 +185,28 @@ def check_duplicates(out: Path, res: CheckResult):
     res.checked["duplicates"] = dups.height
 
 
+def check_books(out: Path, res: CheckResult):
+    """Book-list rows (mmedc.sources.books.write_book_audit) agree with the ingest rows they name."""
+    rows = (scan(out).filter(pl.col("step").is_in(list(LIST_STEPS))).select("shard", "id", "decision", "detail")
+            .collect())
+    if rows.is_empty():
+        return
+    if rows.height != rows.select("shard", "id").n_unique():
+        res.fail(f"books: {rows.height - rows.select('shard', 'id').n_unique()} title row(s) written twice")
+    named = {r["id"]: json.loads(r["detail"] or "{}").get("documents") or []
+             for r in rows.filter(pl.col("decision") == KEPT).iter_rows(named=True)}
+    ids = sorted({d for docs in named.values() for d in docs})
+    kept = set(scan(out).filter((pl.col("step") == "ingest") & (pl.col("decision") == KEPT)
+                                & pl.col("id").is_in(ids)).select("id").collect()["id"].to_list())
+    for title, docs in named.items():
+        if not docs:
+            res.fail(f"books: {title} is found but names no document")
+        for d in docs:
+            if d not in kept:
+                res.fail(f"books: {title} is found as document {d}, which ingest did not keep")
+    res.checked["book_titles"] = rows.height
+
+
 def check(out: Path) -> CheckResult:
     res = CheckResult()
     out = storage_path(out)
@@ -195,4 +219,5 @@ def check(out: Path) -> CheckResult:
     check_manifest(out, steps, res)
     check_kept_not_dropped(out, steps, res)
     check_duplicates(out, res)
+    check_books(out, res)
     return res

@@ -77,8 +77,9 @@ def summary(
     top: int = typer.Option(3, "--top", min=0, help="How many top reason kinds to list per group."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON records instead of a table."),
 ):
-    """Per shard × step × language: documents in, kept, dropped, failed, and the top reasons."""
-    from mmedc.audit.query import AuditError, summary as run_summary
+    """Per shard × step × language: documents in, kept, dropped, failed, and the top reasons; then, for
+    a source with a book list, its coverage (titles found / missing / failed; `mmedc audit books`)."""
+    from mmedc.audit.query import AuditError, book_coverage, coverage_line, summary as run_summary
 
     try:
         df = run_summary(out, tuple(k.strip() for k in by.split(",") if k.strip()), top, shard, step, lang)
@@ -88,6 +89,40 @@ def summary(
         _echo_json(df.to_dicts())
     else:
         _table(df, f"audit of {out}")
+        for c in book_coverage(out):
+            typer.echo(coverage_line(c))
+
+
+@audit_app.command()
+def books(
+    out: str = RUN_DIR,
+    as_json: bool = typer.Option(False, "--json", help="Print JSON: per source, counts and every title's row."),
+):
+    """A book list's coverage: every listed title found (its documents), missing or failed (why)."""
+    import polars as pl
+
+    from mmedc.audit.query import book_coverage, coverage_line, scan
+
+    cov = book_coverage(out)
+    rows = []
+    if cov:
+        df = scan(out).filter(pl.col("step") == "books").select("source", "id", "decision", "reason", "lang",
+                                                                 "detail").collect()  # in list order
+        for r in df.iter_rows(named=True):
+            d = json.loads(r.pop("detail") or "{}")
+            status = {"kept": "found", "dropped": "missing"}.get(r["decision"], "failed")
+            rows.append({"source": r["source"], "title": d.get("title"), "lang": r["lang"], "status": status,
+                         "reason": r["reason"], "files": d.get("files", []), "documents": d.get("documents", [])})
+    if as_json:
+        _echo_json({"coverage": cov, "titles": rows})
+        return
+    if not cov:
+        typer.echo(f"no book list in this run ({out})")
+        return
+    _table(pl.DataFrame([{k: (", ".join(v) if isinstance(v, list) else v) for k, v in r.items() if k != "documents"}
+                         for r in rows]), "listed books")
+    for c in cov:
+        typer.echo(coverage_line(c))
 
 
 @audit_app.command()

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import polars as pl
 
-from mmedc.audit.schema import AUDIT_SCHEMA, DECISIONS, DROPPED, FAILED, KEPT, SCORE_COLUMNS
+from mmedc.audit.schema import AUDIT_SCHEMA, DECISIONS, DROPPED, FAILED, KEPT, LIST_STEPS, SCORE_COLUMNS
 from mmedc.core.storage import path as storage_path, read_parquet
 
 # Pipeline stages in the order they run (mmedc.engine.runner); the steps inside each come from data.
@@ -54,7 +54,8 @@ def _markers(out: Path) -> list[dict]:
 
 def step_order(out: Path) -> list[str]:
     """Steps in pipeline order, from the markers' `counts` (ordered per task); audit folders that no
-    marker names (a run without markers, a step from an older run) follow in name order."""
+    marker names (a run without markers, a step from an older run) follow in name order. A source's
+    list rows (LIST_STEPS: a book list's titles) are not documents in the chain: not a step here."""
     ranked: dict[str, tuple[int, int]] = {}
     for m in _markers(out):
         stage = m.get("stage", "")
@@ -62,7 +63,8 @@ def step_order(out: Path) -> list[str]:
         for i, step in enumerate(m.get("counts") or {}):
             ranked[step] = min(ranked.get(step, (rank, i)), (rank, i))
     steps = sorted(ranked, key=lambda s: ranked[s])
-    extra = sorted(p.name for p in (storage_path(out) / "audit").glob("*") if p.is_dir() and p.name not in ranked)
+    extra = sorted(p.name for p in (storage_path(out) / "audit").glob("*")
+                   if p.is_dir() and p.name not in ranked and p.name not in LIST_STEPS)
     return steps + extra
 
 
@@ -118,7 +120,8 @@ def summary(out: Path, by: tuple[str, ...] = ("shard", "step", "lang"), top: int
         raise AuditError(f"cannot group by {sorted(bad)}; use shard, step, lang, source")
     check_step(out, step)
     check_shard(out, shard)
-    lf = scan(out).select("shard", "id", "source", "step", "decision", "reason", "lang")
+    lf = (scan(out).select("shard", "id", "source", "step", "decision", "reason", "lang")
+          .filter(~pl.col("step").is_in(list(LIST_STEPS))))  # titles of a list: book_coverage
     if "lang" in by or lang:  # the documents' language costs a join: only when asked for
         lf = with_doc_lang(lf, out)
     if shard:
@@ -147,6 +150,45 @@ def summary(out: Path, by: tuple[str, ...] = ("shard", "step", "lang"), top: int
     return _order_steps(df, out, list(by))
 
 
+def book_coverage(out: Path) -> list[dict]:
+    """Per source with a book list: titles listed, found, missing, failed, and the missing and failed
+    titles (with the reason), from the `books` rows (mmedc.sources.books.write_book_audit)."""
+    folder = storage_path(out) / "audit" / "books"
+    files = sorted(folder.glob("*.parquet"), key=str) if folder.exists() else []
+    out_rows = []
+    for f in files:
+        df = pl.from_arrow(read_parquet(f, columns=["id", "source", "decision", "reason", "lang", "detail"]))
+        if df.is_empty():
+            continue
+        titles = [json.loads(d or "{}").get("title", i) for i, d in zip(df["id"], df["detail"])]
+        df = df.with_columns(pl.Series("title", titles, pl.String))
+        row = {"source": df["source"][0], "listed": df.height,
+               "found": df.filter(pl.col("decision") == KEPT).height,
+               "missing": df.filter(pl.col("decision") == DROPPED).height,
+               "failed": df.filter(pl.col("decision") == FAILED).height,
+               "missing_titles": df.filter(pl.col("decision") == DROPPED)["title"].to_list(),
+               "failed_titles": [{"title": t, "reason": r} for t, r in
+                                 df.filter(pl.col("decision") == FAILED).select("title", "reason").iter_rows()]}
+        out_rows.append(row)
+    return out_rows
+
+
+def coverage_line(c: dict, titles: int = 5) -> str:
+    """`books (textbooks-en): 2/3 found, 1 missing, 0 failed; missing: "Title C"` (at most `titles` named)."""
+    def names(items):
+        shown = ", ".join(items[:titles])
+        return shown + (f" and {len(items) - titles} more" if len(items) > titles else "")
+
+    line = (f"books ({c['source']}): {c['found']}/{c['listed']} found, {c['missing']} missing, "
+            f"{c['failed']} failed")
+    if c["missing_titles"]:
+        line += "; missing: " + names([f'"{t}"' for t in c["missing_titles"]])
+    if c["failed_titles"]:
+        line += "; failed: " + names([f'"{t["title"]}" ({(t["reason"] or "").split(":")[0]})'
+                                      for t in c["failed_titles"]])
+    return line
+
+
 def _order_steps(df: pl.DataFrame, out: Path, by: list[str]) -> pl.DataFrame:
     if "step" not in df.columns:
         return df.sort(by)
@@ -162,6 +204,9 @@ def resolve_id(out: Path, doc_id: str) -> str:
     stored id ends with `:<doc_id>`; otherwise the error lists the candidates."""
     ids = scan(out).filter(pl.col("step") == "ingest").select("id")
     if not ids.filter(pl.col("id") == doc_id).head(1).collect().is_empty():
+        return doc_id
+    listed = scan(out).filter(pl.col("step").is_in(list(LIST_STEPS)) & (pl.col("id") == doc_id))
+    if not listed.select("id").head(1).collect().is_empty():  # a book list's title row
         return doc_id
     found = (ids.filter(pl.col("id").str.ends_with(f":{doc_id}")).unique().sort("id").head(6)
              .collect()["id"].to_list())
@@ -335,5 +380,5 @@ def diff(out_a: Path, out_b: Path) -> tuple[pl.DataFrame, pl.DataFrame]:
     return counts, changes
 
 
-__all__ = ["scan", "step_order", "summary", "explain", "sample", "diff", "texts", "row_scores", "resolve_id",
+__all__ = ["scan", "step_order", "summary", "book_coverage", "coverage_line", "explain", "sample", "diff", "texts", "row_scores", "resolve_id",
            "AuditError", "KEPT", "DROPPED", "FAILED"]

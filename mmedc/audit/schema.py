@@ -32,3 +32,7 @@ AUDIT_SCHEMA = pa.schema(
     ]
 )
 SCORE_COLUMNS = [f.name for f in AUDIT_SCHEMA][6:-1]
+# Steps whose rows are about a list a source names, not documents in the chain: one row per title of
+# a book list (mmedc.sources.books; kept = found, dropped = missing, failed = unreadable). They are left
+# out of the step order, conservation and document summaries, and reported as coverage.
+LIST_STEPS = ("books",)

@@ -112,11 +112,12 @@ class PageInfo:
         return sum(len(ln) for p in self.paragraphs for ln in p)
 
 
-def read_pages(doc, path: Path, lang: str | None, ocr: OcrConfig, max_pages: int | None = None
-               ) -> list[PageInfo]:
-    """Every page's text through the text layer or OCR (in parallel), in page order."""
+def read_pages(doc, path: Path, lang: str | None, ocr: OcrConfig, max_pages: int | None = None,
+               pages: tuple[int, int | None] | None = None) -> list[PageInfo]:
+    """Every page's text through the text layer or OCR (in parallel), in page order; `pages` (1-based,
+    inclusive, from a book list) replaces the MMedC page-range rule."""
     n = doc.page_count
-    keep = page_range(n) if ocr.book_range else range(n)
+    keep = range(pages[0] - 1, min(n, pages[1] or n)) if pages else page_range(n) if ocr.book_range else range(n)
     if max_pages is not None:
         keep = keep[:max_pages]
     infos = [PageInfo("skipped") for _ in range(n)]
@@ -143,7 +144,8 @@ def read_pages(doc, path: Path, lang: str | None, ocr: OcrConfig, max_pages: int
     return infos
 
 
-def extract_pdf(rid: str, path: Path, lang: str | None, ocr: OcrConfig, max_pages: int | None = None) -> Record:
+def extract_pdf(rid: str, path: Path, lang: str | None, ocr: OcrConfig, max_pages: int | None = None,
+                pages: tuple[int, int | None] | None = None) -> Record:
     """One record for one PDF book; corrupt, encrypted, empty or unreadable books become `failed`."""
     from mmedc.extract.pymupdf_import import load_pymupdf
     pymupdf = load_pymupdf()
@@ -165,7 +167,7 @@ def extract_pdf(rid: str, path: Path, lang: str | None, ocr: OcrConfig, max_page
         except Exception as e:  # noqa: BLE001 - a broken ocr/<lang>.toml: said per book, the run goes on
             return Record.failed(rid, f"ocr_settings: {short_error(e)}")
         try:
-            infos = read_pages(doc, path, lang, ocr, max_pages)
+            infos = read_pages(doc, path, lang, ocr, max_pages, pages)
         except Exception as e:  # noqa: BLE001 - e.g. a broken page tree
             return Record.failed(rid, f"corrupt_pdf: {short_error(e)}")
     text, cleanup = clean_book([p.paragraphs for p in infos], settings["page_words"], settings["hyphenation"])

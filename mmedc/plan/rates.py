@@ -18,8 +18,8 @@ DEFAULT_PATH = Path(__file__).with_name("rates.toml")
 TABLES = {
     "measured": "What the figures below come from (rewritten by `python -m mmedc.bench.scale --write-rates`).",
     "order": "Steps in the order a run applies them; a recipe's [pipeline] steps wins.",
-    "ingest": "Reading + extraction, per core per second: documents (parquet, jsonl), pages (html, warc records;\n"
-              "pdf_text = text-layer pages, pdf_ocr = OCR pages).",
+    "ingest": "Reading + extraction, per core per second: documents (parquet, jsonl, text: jsonl's rate, the\n"
+              "same line reader), pages (html, warc records; pdf_text = text-layer pages, pdf_ocr = OCR pages).",
     "steps": "Documents per second on one core, of the documents that reach the step (each step's own code).",
     "length": "Rates are per document of ref_bytes text; a longer document costs proportionally more, except\n"
               "in the `fixed` steps (langid reads a bounded prefix).",

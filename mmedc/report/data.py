@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from mmedc.audit.query import NO_LANG, reason_kind, scan, step_order, summary, with_doc_lang
+from mmedc.audit.query import NO_LANG, book_coverage, reason_kind, scan, step_order, summary, with_doc_lang
 from mmedc.core.storage import path as storage_path
 
 # Score columns drawn as histograms: (step, column, threshold: a pack attribute or a number, label,
@@ -142,4 +142,4 @@ def gather(out: Path) -> dict:
     steps, langs, cells = funnel(out)
     return {"out": str(out), "manifest": manifest, "steps": steps, "langs": langs, "funnel": cells,
             "worst_shards": worst_shards(out), "tokens": tokens(out), "histograms": histograms(out),
-            "ocr": ocr_books(out), "duplicates": duplicates(out)}
+            "ocr": ocr_books(out), "duplicates": duplicates(out), "books": book_coverage(out)}

@@ -143,6 +143,21 @@ def _ocr(d: dict) -> str:
             + _table(["book", "source", "pages", "OCR'd pages", "mean confidence", "ingest"], rows, left=2))
 
 
+def _books(d: dict) -> str:
+    """A book list's coverage per source, and the titles not read (missing, or failed with why);
+    nothing when the run has no book list."""
+    from mmedc.audit.query import coverage_line
+
+    cov = d.get("books") or []
+    if not cov:
+        return ""
+    rows = [[c["source"], c["listed"], c["found"], c["missing"], c["failed"],
+             f"{100 * c['found'] / max(c['listed'], 1):.1f}%"] for c in cov]
+    lines = "".join(f"<li>{escape(coverage_line(c, titles=10**9))}</li>" for c in cov)
+    return ("<h2>Book lists: coverage</h2>" + _table(["source", "listed", "found", "missing", "failed", "coverage"], rows)
+            + f'<ul class="muted">{lines}</ul>')
+
+
 def _duplicates(d: dict) -> str:
     df = d["duplicates"]
     if df.is_empty():
@@ -157,7 +172,8 @@ def _duplicates(d: dict) -> str:
 
 
 def render(d: dict, check=None) -> str:
-    body = "".join([_header(d, check), _funnel(d), _worst(d), _tokens(d), _histograms(d), _ocr(d), _duplicates(d)])
+    body = "".join([_header(d, check), _funnel(d), _worst(d), _tokens(d), _histograms(d), _ocr(d), _books(d),
+                    _duplicates(d)])
     title = escape(f"MMedC report: {d['manifest'].get('recipe', d['out'])}")
     return (f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{title}</title>'
             f"<style>{CSS}</style></head><body>{body}<script>{JS}</script></body></html>\n")

@@ -28,9 +28,14 @@ def read_unit(src, unit: WorkUnit, ocr=None, limits=None) -> Iterator[Record]:
 
 
 def declared_lang(src, path) -> str | None:
-    """The language a source declares for a file: the first `lang_by_path` pattern that matches the end
-    of its path (a file name, "zh/*" for a folder, "ru/**/*.pdf"), else the source's `lang`."""
+    """The language a source declares for a file: its book-list entry's `lang` or `language`, else the
+    first `lang_by_path` pattern that matches the end of its path (a file name, "zh/*" for a folder,
+    "ru/**/*.pdf"), else the source's `lang`."""
     p = str(path)  # a local path or a URI
+    if getattr(src, "books", ""):  # a book list's entry wins (mmedc.sources.books)
+        from mmedc.sources.books import book_of
+        if book := book_of(src, p):
+            return book.lang or book.language
     for pattern, lang in (getattr(src, "lang_by_path", None) or {}).items():
         pat = pattern.replace("**/", "")  # fnmatch's "*" already crosses folders
         if fnmatch(p, pat) or fnmatch(p, "*/" + pat.lstrip("/")):

@@ -1,9 +1,9 @@
 """Plain-text corpora: one document per file, documents split by blank lines or by a separator line,
-or TSV/CSV rows with a text column; each optionally gzip-compressed.
+or TSV/CSV rows with a text column; each optionally gzip- or zstd-compressed (`.gz`, `.zst`).
 
 Reading is bounded like the JSONL reader's (mmedc.sources.corpus): lines through its chunked line
 reader, one document at most `[limits] max_line_bytes`, a file at most `max_file_bytes`; a truncated
-`.gz` keeps the documents read before the cut and adds one `failed` row. Ids are
+`.gz` or `.zst` keeps the documents read before the cut and adds one `failed` row. Ids are
 `<source>:<file>#<n>` (n = document or data row number), or `<source>:<id>` from a table's `id_field`.
 """
 from __future__ import annotations
@@ -21,11 +21,52 @@ from mmedc.sources.corpus import (DEFAULT_LIMITS, _failed_at, _file_chunks, _Fil
                                   _record, _TooLong)
 
 TABLES = {".tsv": "\t", ".csv": ","}
+COMPRESSED = (".gz", ".zst")
 
 
 def _table_delimiter(name: str) -> str | None:
-    name = name[:-3] if name.endswith(".gz") else name
+    name = next((name[:-len(c)] for c in COMPRESSED if name.endswith(c)), name)
     return next((d for s, d in TABLES.items() if name.endswith(s)), None)
+
+
+def _zstd_chunks(path: Path, max_bytes: int, slice_bytes: int = 512, out_min: int = 1 << 20) -> Iterator[bytes]:
+    """Decompressed pieces of a zstd file, streamed like `_gzip_chunks`: everything before a cut or a
+    corrupt block is kept, and a truncated file (its last frame never ends) raises EOFError.
+    zstandard's decompressobj returns all the output of what it is fed, and one zstd block can expand
+    ~32,000 times (RLE), so it is fed `slice_bytes` at a time (at most ~16 MB out per call);
+    small outputs are joined to `out_min` bytes. Concatenated frames are followed."""
+    import zstandard
+
+    d, fed, total, pending, plen = zstandard.ZstdDecompressor().decompressobj(), False, 0, [], 0
+    try:
+        with storage.open_input(path) as f:
+            while raw := f.read(1 << 16):
+                view = memoryview(raw)
+                for i in range(0, len(view), slice_bytes):
+                    data = view[i:i + slice_bytes]
+                    while data:
+                        out = d.decompress(data)
+                        fed, data = True, b""
+                        if d.eof:  # end of one frame: what follows starts the next one
+                            data, d, fed = d.unused_data, zstandard.ZstdDecompressor().decompressobj(), False
+                        if out:
+                            total += len(out)
+                            if total > max_bytes:
+                                yield b"".join(pending) + out[:len(out) - (total - max_bytes)]
+                                raise _FileLimit(f"limit: max_file_bytes: more than {max_bytes:,} bytes decompressed")
+                            pending.append(out)
+                            plen += len(out)
+                            if plen >= out_min:
+                                yield b"".join(pending)
+                                pending, plen = [], 0
+    except zstandard.ZstdError as e:  # corrupt data: what came before stays (as with a corrupt .gz)
+        if pending:
+            yield b"".join(pending)
+        raise OSError(f"zstd: {e}") from None
+    if pending:
+        yield b"".join(pending)
+    if fed:
+        raise EOFError("compressed file ended before the end of its last zstd frame")
 
 
 def _decode(raw: bytes, first: bool) -> str:
@@ -33,16 +74,20 @@ def _decode(raw: bytes, first: bool) -> str:
     return text[1:] if first and text.startswith("\ufeff") else text
 
 
-@reader("text", suffixes=(".txt", ".txt.gz", ".text", ".tsv", ".tsv.gz", ".csv", ".csv.gz"), options=("limits",))
+@reader("text", suffixes=tuple(b + c for b in (".txt", ".text", ".tsv", ".csv") for c in ("", *COMPRESSED)),
+        options=("limits",))
 def read_text(src, path: Path, limits=None) -> Iterator[Record]:
     path = storage.path(path)
     limits = limits or DEFAULT_LIMITS
     base = f"{src.name}:{printable(path.name, 1000)}"
-    gz = path.name.endswith(".gz")
+    gz = path.name.endswith(COMPRESSED)  # compressed: a line over the limit ends the reading (docs/engine.md)
     state = {"n": 0}  # documents (or rows) read so far; "failed": a failed row already says why
     try:
         with storage.open_input(path) as f:
-            chunks = _gzip_chunks(path, limits.max_file_bytes) if gz else _file_chunks(f, limits.max_file_bytes)
+            if path.name.endswith(".zst"):
+                chunks = _zstd_chunks(path, limits.max_file_bytes)
+            else:
+                chunks = _gzip_chunks(path, limits.max_file_bytes) if gz else _file_chunks(f, limits.max_file_bytes)
             delim = _table_delimiter(path.name)
             if delim is not None:
                 yield from _table(src, base, chunks, delim, limits, gz, state)
@@ -51,11 +96,11 @@ def read_text(src, path: Path, limits=None) -> Iterator[Record]:
             else:
                 yield from _split(src, base, chunks, limits, gz, state)
     except _FileLimit as e:
-        n = state["n"]
+        n, state["failed"] = state["n"], True
         yield Record.failed(f"{base}#after-{n}", f"{e}: after document {n}")
     except (EOFError, zlib.error, OSError) as e:
-        # A truncated or corrupt gzip: the documents read before stay; the rest of the file is one failure.
-        n = state["n"]
+        # A truncated or corrupt .gz / .zst: the documents read before stay; the rest of the file is one failure.
+        n, state["failed"] = state["n"], True  # a file corrupt from its start is this one row, not also "empty"
         yield Record.failed(f"{base}#after-{n}", f"corrupt_file: after document {n}: {short_error(e)}")
     if state["n"] == 0 and not state.get("failed"):
         yield Record.dropped(f"{base}#1", "empty_file: no text in the file")
