@@ -13,6 +13,8 @@ from __future__ import annotations
 import dataclasses
 import re
 from dataclasses import dataclass, field
+from itertools import filterfalse
+from operator import methodcaller
 
 import numpy as np
 import regex
@@ -166,21 +168,23 @@ def score(text: str, r: QualityRules, cjk: bool) -> dict:
     s: dict = {}
     words = units(text, cjk)
     n = max(len(words), 1)
-    content = [w for w in words if not PUNCTUATION_SET.issuperset(w)]
+    # map / filterfalse over C methods: these per-word passes were half of the step's time.
+    content = list(filterfalse(PUNCTUATION_SET.issuperset, words))
     s["q_words"] = len(content)
     if not cjk:
-        s["q_mean_word_len"] = sum(len(w) for w in content) / max(len(content), 1)
+        s["q_mean_word_len"] = sum(map(len, content)) / max(len(content), 1)
     s["q_hash_ratio"] = text.count("#") / n
     s["q_ellipsis_ratio"] = (text.count("...") + text.count("…")) / n
     lines = text.splitlines() or [""]
     s["q_bullet_lines"] = sum(ln.lstrip().startswith(("•", "-", "*", "·", "●")) for ln in lines) / len(lines)
     s["q_ellipsis_lines"] = sum(ln.rstrip().endswith(("...", "…")) for ln in lines) / len(lines)
-    s["q_alpha_words"] = sum(1 for w in words if any(map(str.isalpha, w))) / n
+    mixed = filterfalse(str.isalpha, words)  # the few words not all letters: any letter in them?
+    s["q_alpha_words"] = (sum(map(str.isalpha, words)) + sum(1 for w in mixed if any(map(str.isalpha, w)))) / n
     if r.stop_words:
         if cjk:
             s["q_stop_words"] = sum(1 for w in r.stop_words if w in text)
         else:
-            present = {w.strip(STRIP_PUNCT).lower() for w in words}
+            present = set(map(methodcaller("strip", STRIP_PUNCT), text.lower().split()))
             s["q_stop_words"] = len(present.intersection(w.lower() for w in r.stop_words))
     # Gopher repetition (datatrove's measures).
     size = max(len(text), 1)
