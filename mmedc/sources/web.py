@@ -77,10 +77,16 @@ def _pdf_doc(rid: str, head: bytes, stream, url, date, ctype: str, ocr, lang, ma
     """A PDF payload (a textbook or guideline in a crawl) read like `kind = "pdf"` from a temp file.
     `head` is what was read to sniff it; the rest is copied from `stream` chunk by chunk, so the
     process never holds the PDF's bytes, only PyMuPDF's view of the file."""
+    import dataclasses
     import tempfile
 
     from mmedc.config import OcrConfig
+    from mmedc.executor import current
     from mmedc.extract.pdf import extract_pdf
+
+    ocr = ocr or OcrConfig(enabled=False)
+    if current().distributed:  # OCR tasks on another node could not open this node's temp file:
+        ocr = dataclasses.replace(ocr, pages_per_task=1 << 30)  # the book's OCR stays in this task
 
     with tempfile.NamedTemporaryFile(suffix=".pdf") as tmp:
         size = len(head)
@@ -95,7 +101,7 @@ def _pdf_doc(rid: str, head: bytes, stream, url, date, ctype: str, ocr, lang, ma
             return with_url(Record.failed(rid, f"limit: max_pdf_bytes: PDF payload over {max_pdf:,} bytes "
                                                "([limits] max_pdf_bytes)"), url)
         tmp.flush()
-        doc = extract_pdf(rid, Path(tmp.name), lang=lang, ocr=ocr or OcrConfig(enabled=False))
+        doc = extract_pdf(rid, Path(tmp.name), lang=lang, ocr=ocr)
     doc.meta.update(fetched=date, content_type=ctype)
     return with_url(doc, url)
 
