@@ -94,6 +94,7 @@ class LimitsConfig:
     max_line_bytes: int = 64 << 20  # one JSONL line / one Parquet text cell, in (decompressed) bytes
     max_file_bytes: int = 32 << 30  # bytes read from one input file after decompression
     max_id_chars: int = 1000  # a longer id (from an id field) fails the record
+    max_pdf_bytes: int = 64 << 20  # one PDF payload in a WARC (as [crawl] pdf_max_bytes); a larger one fails
 
     def __post_init__(self):
         for f in dataclasses.fields(self):

@@ -2,7 +2,8 @@
 
 Per page the method is recorded: `text` (text layer), `ocr`, `blank` (no usable text and nothing
 drawn to read), `skipped` (outside MMedC's page range for long books) or `failed` (with the error in
-`page_errors`; the rest of the book goes on).
+`page_errors`; the rest of the book goes on). A licence the PDF's own metadata names (info fields or
+XMP, mmedc.extract.licence) is kept as `licence` / `licence_from`, so that a team can filter on it.
 """
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from pathlib import Path
 
 from mmedc.config import OcrConfig
 from mmedc.extract.book_cleanup import Page, clean_book, page_number_re, page_range
+from mmedc.extract.licence import pdf_doc_licence
 from mmedc.extract.ocr import ocr_pages
 from mmedc.extract.ocr_settings import ocr_settings
 from mmedc.core.errors import short_error
@@ -162,6 +164,7 @@ def extract_pdf(rid: str, path: Path, lang: str | None, ocr: OcrConfig, max_page
         if doc.page_count == 0:
             return Record.failed(rid, "empty_pdf: zero pages")
         title = (doc.metadata or {}).get("title") or None
+        licence = pdf_doc_licence(doc)  # metadata only: milliseconds, whatever the book's size
         try:
             settings = ocr_settings(lang)
         except Exception as e:  # noqa: BLE001 - a broken ocr/<lang>.toml: said per book, the run goes on
@@ -187,6 +190,8 @@ def extract_pdf(rid: str, path: Path, lang: str | None, ocr: OcrConfig, max_page
         "ocr_lang": settings["tesseract"] if "ocr" in methods else None,
         "lang": lang, "title": title, **cleanup,
     }
+    if licence:
+        meta["licence"], meta["licence_from"] = licence
     read = [m for m in methods if m != "skipped"]
     if read and all(m == "failed" for m in read):
         return Record.failed(rid, f"unreadable_pdf: every page failed ({infos[0].error or meta['page_errors'][0]['error']})",

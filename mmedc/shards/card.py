@@ -54,7 +54,7 @@ def render_card(out: Path, manifest: dict, recipe=None) -> str:
              f"mmedc (recipe fingerprint `{manifest['fingerprint']}`).", "",
              "## Loading", "", "```python", "from datasets import load_dataset", ""]
     if has_text:
-        parts += ['text = load_dataset("PATH/TO/THIS/FOLDER", "text", split="train")    # id, lang, source, url, text, scores']
+        parts += ['text = load_dataset("PATH/TO/THIS/FOLDER", "text", split="train")    # id, lang, source, url, licence, text, scores']
     parts += ['tokens = load_dataset("PATH/TO/THIS/FOLDER", "tokens", split="train")  # id, lang, source, input_ids', "```", ""]
     parts += ["`text/shard-*.parquet` and `shards/shard-*.parquet` hold the same documents, row for row and in the same "
               "order (an up-sampled document appears once per `copy`)." if has_text else
@@ -77,7 +77,13 @@ def render_card(out: Path, manifest: dict, recipe=None) -> str:
     if settings is not None:
         parts += ["", "## Recipe", "", "```json", json.dumps(settings, indent=1, ensure_ascii=False, default=str), "```"]
     parts += ["", "## Licence", "",
-              "Fill in the licence field above: the output inherits the licences of its sources.", ""]
+              "Fill in the licence field above: the output inherits the licences of its sources."]
+    if has_text:
+        parts += ["", "The `licence` column of the text config is the licence hint found for each document (a "
+                  "crawled page's licence link, a PDF's metadata or XMP, a `licence` field of the input; "
+                  "null when none was found). Hints are not legal findings: check what you keep, e.g. "
+                  "`text.filter(lambda r: (r[\"licence\"] or \"\").startswith(\"https://creativecommons.org/licenses/by/\"))`."]
+    parts.append("")
     return "\n".join(parts)
 
 

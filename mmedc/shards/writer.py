@@ -12,8 +12,10 @@ Everything is a function of the inputs and the seed, so a re-run writes byte-ide
 
 With `[shards] text = true` (the default) the same tasks write the kept documents' text beside the
 tokens: `text/<same name>.parquet`, row for row in the same order as its token shard (id, lang,
-source, url, text, the steps' scores, n_tokens, copy), read from work/filtered (the tokenized rows
-are the filtered rows minus dedup drops, in the same order).
+source, url, licence, text, the steps' scores, n_tokens, copy), read from work/filtered (the tokenized
+rows are the filtered rows minus dedup drops, in the same order). `licence` is the document's
+`meta.licence` (a crawl's or a PDF's licence hint, mmedc.extract.licence; null when unknown), so a team
+can filter by licence without work/.
 """
 from __future__ import annotations
 
@@ -36,7 +38,7 @@ SHARD_SCHEMA = pa.schema([("id", pa.string()), ("lang", pa.string()), ("source",
 
 # Columns of work/filtered that are not for readers of the text dataset.
 TEXT_SKIP = ("lang_hint", "meta")
-TEXT_FIRST = ("id", "lang", "source", "url", "text")
+TEXT_FIRST = ("id", "lang", "source", "url", "licence", "text")
 
 
 def tokenized_path(out: Path, shard: str) -> Path:
@@ -45,6 +47,23 @@ def tokenized_path(out: Path, shard: str) -> Path:
 
 def filtered_path(out: Path, shard: str) -> Path:
     return storage.path(out) / "work" / "filtered" / f"{shard}.parquet"
+
+
+def licences(meta) -> pa.Array:
+    """`licence` of each row's metadata JSON, null when it has none. Only the rows whose JSON contains
+    the key are parsed (found by Arrow's substring kernel): most documents carry no hint."""
+    import json
+
+    meta = meta.combine_chunks() if isinstance(meta, pa.ChunkedArray) else meta
+    has = pc.fill_null(pc.match_substring(meta, '"licence"'), False)
+    out: list = [None] * len(meta)
+    for i, m in zip(pc.indices_nonzero(has).to_pylist(), meta.filter(has).to_pylist()):
+        try:
+            v = json.loads(m).get("licence")
+        except (ValueError, AttributeError):  # not a JSON object: no hint to give
+            continue
+        out[i] = v if v is None or isinstance(v, str) else json.dumps(v, ensure_ascii=False, default=str)
+    return pa.array(out, pa.string())
 
 
 def text_rows(out: Path, shard: str, tokens: pa.Table) -> pa.Table:
@@ -62,7 +81,9 @@ def text_rows(out: Path, shard: str, tokens: pa.Table) -> pa.Table:
     f = f.take(pa.array(idx, pa.int64()))
     rest = [c for c in f.column_names if c not in TEXT_SKIP and c not in TEXT_FIRST]
     cols = {"id": tokens["id"], "lang": tokens["lang"], "source": tokens["source"],
-            "url": f["url"] if "url" in f.column_names else pa.nulls(len(f), pa.string()), "text": f["text"]}
+            "url": f["url"] if "url" in f.column_names else pa.nulls(len(f), pa.string()),
+            "licence": licences(f["meta"]) if "meta" in f.column_names else pa.nulls(len(f), pa.string()),
+            "text": f["text"]}
     cols.update({c: f[c] for c in rest})
     cols["n_tokens"] = tokens["n_tokens"]
     return pa.table(cols)

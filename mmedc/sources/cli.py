@@ -24,14 +24,16 @@ def output_line(rec, source: str, file: str) -> dict:
     return {**base, key: rec.reason, **{k: v for k, v in rec.meta.items() if k not in base}}
 
 
-def records_of(path: Path, source: str, lang: str | None, ocr, kind: str):
+def records_of(path: Path, source: str, lang: str | None, ocr, kind: str, limits=None):
     from mmedc.config import SourceConfig
     from mmedc.sources import read_file
 
-    return read_file(SourceConfig(source, kind, [str(path)], lang=lang), path, ocr)
+    return read_file(SourceConfig(source, kind, [str(path)], lang=lang), path, ocr, limits=limits)
 
 
 def register(app: typer.Typer):
+    from mmedc.config import LimitsConfig
+
     @app.command()
     def extract(
         files: List[Path] = typer.Argument(..., help="HTML (.html/.htm[.gz]), WARC/ARC (.warc/.arc[.gz]) or PDF files; folders are walked."),
@@ -40,6 +42,7 @@ def register(app: typer.Typer):
         lang: Optional[str] = typer.Option(None, "--lang", show_default="not set", help="Known language of PDFs (picks the OCR languages)."),
         ocr: bool = typer.Option(True, "--ocr/--no-ocr", help="OCR scanned PDF pages with tesseract."),
         dpi: int = typer.Option(300, "--dpi", help="Rendering resolution for OCR."),
+        max_pdf_bytes: int = typer.Option(LimitsConfig.max_pdf_bytes, "--max-pdf-bytes", min=1, help="Largest PDF read from a WARC (as [limits] max_pdf_bytes); a larger one is an error line."),
         kept_only: bool = typer.Option(False, "--kept-only", help="Write only records with text (dropped/failed are still counted)."),
     ):
         """Extract documents from HTML, WARC(.gz)/ARC and PDF files into JSONL.
@@ -63,6 +66,7 @@ def register(app: typer.Typer):
                 paths.append(f)
         counts: Counter = Counter()
         ocr_cfg = OcrConfig(dpi=dpi, enabled=ocr)
+        limits = LimitsConfig(max_pdf_bytes=max_pdf_bytes)
         sink = sys.stdout if str(out) == "-" else open(out, "w", encoding="utf-8")
         try:
             for path in tqdm(paths, desc="extract", unit="file", disable=str(out) == "-" or len(paths) < 2):
@@ -71,7 +75,7 @@ def register(app: typer.Typer):
                     why = "not_found" if not path.exists() else f"unsupported_file: {path.suffix or 'no suffix'}"
                     recs = [_failed(f"{source}:{path.name}", why)]
                 else:
-                    recs = records_of(path, source, lang, ocr_cfg, kind)
+                    recs = records_of(path, source, lang, ocr_cfg, kind, limits)
                 for rec in _guarded(recs, f"{source}:{path.name}"):
                     counts[rec.decision] += 1
                     if kept_only and rec.decision != "kept":

@@ -6,8 +6,9 @@ request / metadata / warcinfo records are not documents and are skipped; everyth
 a document but is not used (non-HTML, HTTP errors, revisits, undecodable payloads) is a `dropped` or
 `failed` record with its reason. A PDF payload (by type or sniffed) is read like `kind = "pdf"`
 (mmedc.extract.pdf), with the record's URL and date. A malformed archive stops at the damage with one
-`failed` record; a record whose headers are over a limit (warc_headers.py) fails alone. Pages and PDFs
-are read up to MAX_PAYLOAD.
+`failed` record; a record whose headers are over a limit (warc_headers.py) fails alone. Pages are read
+up to MAX_PAYLOAD (a longer one is cut there); a PDF payload is streamed to a temporary file, up to the
+recipe's `[limits] max_pdf_bytes` (a longer one fails whole: a cut PDF is unreadable).
 """
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ import zlib
 from pathlib import Path
 from typing import Iterator
 
+from mmedc.config import LimitsConfig
 from mmedc.core.readers import reader
 from mmedc.extract.html import extract_html, looks_like_html, with_url
 from mmedc.sources.base import Record, short_error
@@ -23,6 +25,10 @@ from mmedc.sources.warc_headers import HeaderLimit, bounded_iterator, next_recor
 
 # Common Crawl truncates payloads at 1 MiB; a page far larger than this is not prose worth parsing.
 MAX_PAYLOAD = 8 << 20
+# PDFs (textbooks) are larger: `[limits] max_pdf_bytes`, 64 MiB by default like `[crawl] pdf_max_bytes`.
+DEFAULT_MAX_PDF = LimitsConfig.max_pdf_bytes
+SNIFF_BYTES = 1 << 16  # read before deciding page or PDF; a PDF's rest goes to disk in COPY_BYTES chunks
+COPY_BYTES = 1 << 20
 DOC_RECORDS = ("response", "resource", "revisit")
 
 
@@ -67,24 +73,40 @@ def _is_pdf(kind: str, rec) -> bool:
     return kind in ("application/pdf", "application/x-pdf") or ident == "application/pdf"
 
 
-def _pdf_doc(rid: str, raw: bytes, url, date, ctype: str, ocr, lang) -> Record:
-    """A PDF payload (a textbook or guideline in a crawl) read like `kind = "pdf"` from a temp file."""
+def _pdf_doc(rid: str, head: bytes, stream, url, date, ctype: str, ocr, lang, max_pdf: int) -> Record:
+    """A PDF payload (a textbook or guideline in a crawl) read like `kind = "pdf"` from a temp file.
+    `head` is what was read to sniff it; the rest is copied from `stream` chunk by chunk, so the
+    process never holds the PDF's bytes, only PyMuPDF's view of the file."""
+    import dataclasses
     import tempfile
 
     from mmedc.config import OcrConfig
+    from mmedc.executor import current
     from mmedc.extract.pdf import extract_pdf
 
-    if len(raw) > MAX_PAYLOAD:  # a cut PDF is unreadable: say why instead of a corrupt_pdf
-        return with_url(Record.failed(rid, f"limit: pdf payload over MAX_PAYLOAD ({MAX_PAYLOAD} bytes)"), url)
+    ocr = ocr or OcrConfig(enabled=False)
+    if current().distributed:  # OCR tasks on another node could not open this node's temp file:
+        ocr = dataclasses.replace(ocr, pages_per_task=1 << 30)  # the book's OCR stays in this task
+
     with tempfile.NamedTemporaryFile(suffix=".pdf") as tmp:
-        tmp.write(raw)
+        size = len(head)
+        tmp.write(head)
+        try:
+            while size <= max_pdf and (chunk := stream.read(COPY_BYTES)):
+                size += len(chunk)
+                tmp.write(chunk)
+        except Exception as e:  # noqa: BLE001 - bad chunking / content-encoding: this record only
+            return with_url(Record.failed(rid, f"unreadable_record: {short_error(e)}"), url)
+        if size > max_pdf:  # a cut PDF is unreadable: say why instead of a corrupt_pdf
+            return with_url(Record.failed(rid, f"limit: max_pdf_bytes: PDF payload over {max_pdf:,} bytes "
+                                               "([limits] max_pdf_bytes)"), url)
         tmp.flush()
-        doc = extract_pdf(rid, Path(tmp.name), lang=lang, ocr=ocr or OcrConfig(enabled=False))
+        doc = extract_pdf(rid, Path(tmp.name), lang=lang, ocr=ocr)
     doc.meta.update(fetched=date, content_type=ctype)
     return with_url(doc, url)
 
 
-def record_to_doc(rid: str, rec, ocr=None, lang: str | None = None) -> Record:
+def record_to_doc(rid: str, rec, ocr=None, lang: str | None = None, max_pdf: int = DEFAULT_MAX_PDF) -> Record:
     """One WARC record that may carry a page or a PDF → kept / dropped / failed."""
     url = rec.rec_headers.get_header("WARC-Target-URI")
     date = rec.rec_headers.get_header("WARC-Date")
@@ -102,16 +124,23 @@ def record_to_doc(rid: str, rec, ocr=None, lang: str | None = None) -> Record:
     if "html" not in kind and not unsure and not pdf:
         return with_url(Record.dropped(rid, f"not_html: {kind}"), url)  # images, PDFs...: payload not decoded
     try:
-        raw = rec.content_stream().read(MAX_PAYLOAD + 1)
+        stream = rec.content_stream()
+        raw = stream.read(SNIFF_BYTES)
     except Exception as e:  # noqa: BLE001 - bad chunking / content-encoding: this record only
         return with_url(Record.failed(rid, f"unreadable_record: {short_error(e)}"), url)
-    # a licence hint `mmedc crawl` found (mmedc.crawl.licence), kept so that a team can filter on it
+    # A licence hint `mmedc crawl` found (mmedc.extract.licence), kept so that a team can filter on it;
+    # it wins over the one a PDF's own metadata gives at read time (the crawl looked there first too).
     hint = {k: v for k, h in (("licence", "MMedC-Licence"), ("licence_from", "MMedC-Licence-From"))
             if (v := rec.rec_headers.get_header(h))}
     if pdf or (unsure and raw.lstrip()[:5] == b"%PDF-"):
-        doc = _pdf_doc(rid, raw, url, date, ctype, ocr, lang)
+        doc = _pdf_doc(rid, raw, stream, url, date, ctype, ocr, lang, max_pdf)
         doc.meta.update(hint)
         return doc
+    if len(raw) == SNIFF_BYTES:  # a page: the rest of it, up to MAX_PAYLOAD + 1 bytes in all
+        try:
+            raw += stream.read(MAX_PAYLOAD + 1 - SNIFF_BYTES)
+        except Exception as e:  # noqa: BLE001
+            return with_url(Record.failed(rid, f"unreadable_record: {short_error(e)}"), url)
     if "html" not in kind and not looks_like_html(raw):
         return with_url(Record.dropped(rid, f"not_html: {kind or 'no content-type'}"), url)
     extra = {"fetched": date, **hint}
@@ -149,7 +178,8 @@ def _gzip_damage(path: Path) -> str | None:
     return "the file ends inside a gzip member (cut short)" if fed and not d.eof else None
 
 
-def _doc_of(src: SourceConfig, base: str, n: int, rec, seen: set, ocr=None, lang=None) -> Record | None:
+def _doc_of(src: SourceConfig, base: str, n: int, rec, seen: set, ocr=None, lang=None,
+            max_pdf: int = DEFAULT_MAX_PDF) -> Record | None:
     """Record number n → its document row (None for records that carry none), with a cut noted."""
     doc = None
     if rec.rec_type in DOC_RECORDS:  # request / metadata / warcinfo records carry no documents
@@ -158,7 +188,7 @@ def _doc_of(src: SourceConfig, base: str, n: int, rec, seen: set, ocr=None, lang
         rid = f"{src.name}:{url}" if url else f"{base}#{n}"
         rid = f"{rid}#{n}" if rid in seen else rid
         seen.add(rid)
-        doc = record_to_doc(rid, rec, ocr, lang)
+        doc = record_to_doc(rid, rec, ocr, lang, max_pdf)
     missing = _missing_bytes(rec)
     if missing:  # warcio stops quietly at a cut archive: say so
         cut = f"archive ends {missing} bytes before the end of record {n} ({rec.rec_type})"
@@ -170,12 +200,13 @@ def _doc_of(src: SourceConfig, base: str, n: int, rec, seen: set, ocr=None, lang
     return doc
 
 
-@reader("warc", suffixes=(".warc", ".warc.gz", ".arc", ".arc.gz"), options=("ocr",))
-def read_warc(src, path: Path, ocr=None) -> Iterator[Record]:
+@reader("warc", suffixes=(".warc", ".warc.gz", ".arc", ".arc.gz"), options=("ocr", "limits"))
+def read_warc(src, path: Path, ocr=None, limits=None) -> Iterator[Record]:
     from warcio.exceptions import ArchiveLoadFailed
 
     from mmedc.sources.registry import declared_lang
     lang = declared_lang(src, path)  # the OCR language of the PDFs in it
+    max_pdf = limits.max_pdf_bytes if limits is not None else DEFAULT_MAX_PDF
 
     base = f"{src.name}:{path.name}"
     n = 0  # records read so far
@@ -191,7 +222,7 @@ def read_warc(src, path: Path, ocr=None) -> Iterator[Record]:
                 for i, rec in enumerate(it, 1):
                     if i > skip:
                         n += 1
-                        if (doc := _doc_of(src, base, n, rec, seen, ocr, lang)) is not None:
+                        if (doc := _doc_of(src, base, n, rec, seen, ocr, lang, max_pdf)) is not None:
                             yield doc
             if damage := _gzip_damage(path):  # the records after the cut are lost: one failed row says so
                 yield Record.failed(f"{base}#after-{n}", f"truncated_archive: after record {n}: {damage}")
