@@ -73,11 +73,11 @@ class BookList:
         return storage.path(self.path).parent  # a local folder, or a URI's
 
     def _build(self):
-        import ahocorasick
+        import ahocorasick_rs
 
         exact: dict[str, BookEntry] = {}
         globs: list[tuple[str, BookEntry]] = []
-        titles = ahocorasick.Automaton()
+        by_title: dict[str, BookEntry] = {}
         for e in self.entries:
             if e.file:
                 pat = _explicit(e, self.folder)
@@ -85,11 +85,11 @@ class BookList:
                     globs.append((pat, e))
                 else:
                     exact.setdefault(pat.rstrip("/"), e)
-            elif e.key not in titles:  # the same title twice (two languages): the first listed
-                titles.add_word(e.key, e)
-        if len(titles):
-            titles.make_automaton()
-        self._index = (exact, globs, titles)
+            else:
+                by_title.setdefault(e.key, e)  # the same title twice (two languages): the first listed
+        titles = list(by_title.values())
+        ac = ahocorasick_rs.AhoCorasick([e.key for e in titles]) if titles else None
+        self._index = (exact, globs, (ac, titles))
         return self._index
 
     def entry_for(self, path: str) -> BookEntry | None:
@@ -99,12 +99,14 @@ class BookList:
         hits += [e for pat, e in globs if fnmatch(path, pat) or fnmatch(path, pat.replace("**/", ""))]
         if hits:
             return min(hits, key=lambda e: e.line)
-        if not len(titles):
+        ac, entries = titles
+        if ac is None:
             return None
         name = normalise(Path(path).name.removesuffix(Path(path).suffix))
         best = None
-        for end, e in titles.iter(name):
-            if _title_in(e.key, name, end + 1 - len(e.key)) and (
+        for i, start, _ in ac.find_matches_as_indexes(name, overlapping=True):
+            e = entries[i]
+            if _title_in(e.key, name, start) and (
                     best is None or (-len(e.key), e.line) < (-len(best.key), best.line)):
                 best = e
         return best
