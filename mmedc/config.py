@@ -253,13 +253,15 @@ class Recipe:
         from mmedc.core.storage import expand
 
         try:
-            if src.books:  # the listed books only (mmedc.sources.books)
-                from mmedc.sources.books import BookListError, book_files
+            spec = READERS.get(src.kind)
+            if spec.inputs is not None:  # the reader picks the files (a book list: the listed books only)
                 try:
-                    return book_files(src, self.base_dir)
-                except BookListError as e:
+                    files = spec.inputs(src, self.base_dir)
+                except ValueError as e:
                     raise RecipeError(f"source {src.name!r}: {e}") from None
-            return expand(src.paths, self.base_dir, READERS.get(src.kind).suffixes)
+                if files is not None:
+                    return files
+            return expand(src.paths, self.base_dir, spec.suffixes)
         except FileNotFoundError as e:
             pattern = e.args[1] if len(e.args) > 1 else src.paths
             raise RecipeError(f"source {src.name!r}: {e.args[0]} does not exist (from its paths = {pattern!r}, "
@@ -292,14 +294,10 @@ class Recipe:
 
 
 def _book_langs(src: SourceConfig) -> list[str]:
-    """The languages a source's book list names (their OCR settings are part of the fingerprint)."""
-    from mmedc.core.storage import path as storage_path
-
-    if not src.books or not storage_path(src.books).exists():
-        return []
-    from mmedc.sources.books import read_book_list
-
-    return [v for e in read_book_list(src.books).entries for v in (e.language, e.lang) if v]
+    """The languages a source's book list names (their OCR settings are part of the fingerprint),
+    through its reader's `languages` hook (mmedc.core.readers): config imports no stage package."""
+    spec = READERS.get(src.kind)
+    return spec.languages(src) if spec.languages is not None else []
 
 
 def _type_ok(v, t) -> bool:
@@ -422,11 +420,11 @@ def load_recipe(path: str | Path) -> Recipe:
             from mmedc.core.storage import path as storage_path
 
             src.books = str(storage_path(src.books, path.resolve().parent))
-            if storage_path(src.books).exists():
-                from mmedc.sources.books import BookListError, read_book_list
+            spec = READERS.get(src.kind)
+            if spec.languages is not None:
                 try:
-                    read_book_list(src.books)
-                except BookListError as e:
+                    spec.languages(src)  # reads (and so checks) the list when it is there
+                except ValueError as e:
                     raise RecipeError(f"source {src.name!r}: {e}") from None
         sources.append(src)
     if not sources:

@@ -186,7 +186,7 @@ def check_duplicates(out: Path, res: CheckResult):
 
 
 def check_books(out: Path, res: CheckResult):
-    """Book-list rows (mmedc.sources.books.write_book_audit) agree with the ingest rows they name."""
+    """Book-list rows (mmedc.audit.books.write_book_audit) agree with the ingest rows they name."""
     rows = (scan(out).filter(pl.col("step").is_in(list(LIST_STEPS))).select("shard", "id", "decision", "detail")
             .collect())
     if rows.is_empty():

@@ -152,7 +152,7 @@ def summary(out: Path, by: tuple[str, ...] = ("shard", "step", "lang"), top: int
 
 def book_coverage(out: Path) -> list[dict]:
     """Per source with a book list: titles listed, found, missing, failed, and the missing and failed
-    titles (with the reason), from the `books` rows (mmedc.sources.books.write_book_audit)."""
+    titles (with the reason), from the `books` rows (mmedc.audit.books.write_book_audit)."""
     folder = storage_path(out) / "audit" / "books"
     files = sorted(folder.glob("*.parquet"), key=str) if folder.exists() else []
     out_rows = []

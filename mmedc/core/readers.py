@@ -23,6 +23,11 @@ class ReaderSpec:
     suffixes: tuple[str, ...]
     split: Callable | None = None  # split(src, path, unit_docs, unit_bytes) -> [(start, end, est_docs)]
     options: tuple[str, ...] = ()  # extra settings it takes from the recipe ("ocr")
+    # A reader that picks its own input files (a book list): inputs(src, base_dir) -> files, or None for
+    # the source's `paths`; languages(src) -> the languages its settings name (for the fingerprint).
+    # Errors in those settings are ValueErrors (the recipe reports them).
+    inputs: Callable | None = None
+    languages: Callable | None = None
 
 
 @dataclass(frozen=True)
@@ -36,10 +41,11 @@ class WorkUnit:
     docs: int | None = None  # documents in the unit when known from metadata (progress, plan)
 
 
-def reader(kind: str, suffixes: tuple[str, ...], split: Callable | None = None, options: tuple[str, ...] = ()):
+def reader(kind: str, suffixes: tuple[str, ...], split: Callable | None = None, options: tuple[str, ...] = (),
+           inputs: Callable | None = None, languages: Callable | None = None):
     """Function decorator: register a reader for source `kind`."""
     def deco(fn):
-        READERS.add(kind, ReaderSpec(kind, fn, tuple(suffixes), split, tuple(options)))
+        READERS.add(kind, ReaderSpec(kind, fn, tuple(suffixes), split, tuple(options), inputs, languages))
         return fn
     return deco
 

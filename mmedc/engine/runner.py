@@ -364,7 +364,7 @@ def run(recipe: Recipe, out, ray_address: str | None = None, workers: int | None
             from mmedc.executor.ray_executor import stop
 
             stop()
-    from mmedc.sources.books import write_book_audit
+    from mmedc.audit.books import write_book_audit
 
     write_book_audit(recipe, units, out)  # one `books` audit row per book-list title (docs/books.md)
     manifest = build_manifest(out, tok.info(), recipe.name, recipe.fingerprint(), recipe=recipe)
