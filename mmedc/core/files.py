@@ -15,10 +15,10 @@ from mmedc.core.storage import Output, write_bytes
 PARQUET_OPTIONS = dict(compression="zstd", write_statistics=True)
 
 
-def atomic_write_parquet(table: pa.Table, path):
+def atomic_write_parquet(table: pa.Table, path, row_group_size: int | None = None):
     out = Output(path)
     try:
-        pq.write_table(table, out.file, **PARQUET_OPTIONS)
+        pq.write_table(table, out.file, row_group_size=row_group_size, **PARQUET_OPTIONS)
     except BaseException:
         out.discard()
         raise

@@ -158,35 +158,121 @@ def scatter(out: Path, shard: str, rows: np.ndarray, copy_no: np.ndarray, rank: 
         part = table.take(take).select(SHARD_SCHEMA.names[:-1])
         for name, col in extra:
             part = part.append_column(name, col)
-        atomic_write_parquet(part, out / "work" / "shuffle" / shard_name(int(j), n_shards) / f"{shard}.parquet")
+        atomic_write_parquet(part, out / "work" / "shuffle" / shard_name(int(j), n_shards) / f"{shard}.parquet",
+                             row_group_size=max(1, GATHER_ROWS // 4))
         if texts is not None:
             tpart = texts.take(take)
             for name, col in extra:
                 tpart = tpart.append_column(name, col)
-            atomic_write_parquet(tpart, out / "work" / "shuffle_text" / shard_name(int(j), n_shards) / f"{shard}.parquet")
+            atomic_write_parquet(tpart, out / "work" / "shuffle_text" / shard_name(int(j), n_shards) / f"{shard}.parquet",
+                                 row_group_size=max(1, GATHER_ROWS // 4))
     return int(len(rows))
 
 
+# Rows of one output shard held at once by `gather` (and the row groups of the parts `scatter` writes):
+# the task's memory is set by this, not by the shard's size (`[shards] target_tokens`).
+GATHER_ROWS = 16_384
+
+
+class _Hashing:
+    """A write-only file that hashes the bytes passing through: the manifest's sha256 without
+    holding the shard in memory or reading it back."""
+
+    def __init__(self, f):
+        self.f, self.sha, self.pos, self.closed = f, hashlib.sha256(), 0, False
+
+    def write(self, b) -> int:
+        b = bytes(b)
+        self.sha.update(b)
+        self.pos += len(b)
+        return self.f.write(b)
+
+    def tell(self) -> int:
+        return self.pos
+
+    def flush(self):
+        self.f.flush()
+
+    def close(self):  # the Output underneath is committed (or discarded) by its owner
+        self.closed = True
+
+    def writable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return False
+
+
+def _rank_groups(parts: list) -> list[tuple]:
+    """(part, row group, lowest rank, highest rank) for every row group of the parts (footers only)."""
+    out = []
+    for p in parts:
+        md = storage.parquet_file(p).metadata
+        col = md.schema.to_arrow_schema().get_field_index("rank")
+        for g in range(md.num_row_groups):
+            st = md.row_group(g).column(col).statistics
+            out.append((p, g, st.min, st.max))
+    return out
+
+
+def _window(groups: list[tuple], lo: int, hi: int) -> pa.Table | None:
+    """The rows with rank in [lo, hi) of every part, in rank order (only the row groups that hold them)."""
+    pieces = []
+    for p in sorted({p for p, _, a, b in groups if a < hi and b >= lo}, key=str):
+        rgs = [g for q, g, a, b in groups if q == p and a < hi and b >= lo]
+        t = storage.parquet_file(p).read_row_groups(rgs)
+        pieces.append(t.filter(pc.and_(pc.greater_equal(t["rank"], lo), pc.less(t["rank"], hi))))
+    if not pieces:
+        return None
+    t = pa.concat_tables(pieces, promote_options="default")
+    return t.take(pc.sort_indices(t["rank"]))
+
+
 def gather(out: Path, name: str, text: bool = False) -> dict:
-    """Concatenate an output shard's parts in the planned order and write it (and its text shard);
-    returns its manifest entry (rows, tokens, sha256 of the bytes written), so the driver never reads
-    a shard back."""
+    """Write an output shard (and its text shard) from its parts in the planned order, GATHER_ROWS
+    ranks at a time (the parts are sorted by rank, so each window reads only its row groups); returns
+    its manifest entry (rows, tokens, sha256 of the bytes written), so the driver never reads a shard
+    back."""
+    from mmedc.core.storage import Output
     from mmedc.shards.manifest import shard_entry
 
     out = storage.path(out)
-    parts = sorted((out / "work" / "shuffle" / name).glob("*.parquet"), key=str)
-    table = pa.concat_tables([storage.read_parquet(p) for p in parts])
-    table = table.take(pc.sort_indices(table["rank"])).select(SHARD_SCHEMA.names).cast(SHARD_SCHEMA)
-    sink = pa.BufferOutputStream()
-    pq.write_table(table, sink, **PARQUET_OPTIONS)
-    data = sink.getvalue().to_pybytes()
-    storage.write_bytes(out / "shards" / name, data)
-    if text:
-        tparts = [storage.read_parquet(p) for p in sorted((out / "work" / "shuffle_text" / name).glob("*.parquet"), key=str)]
-        # Parts of shards whose steps added different columns (none in one recipe) are unified, not refused.
-        t = pa.concat_tables(tparts, promote_options="default")
-        atomic_write_parquet(t.take(pc.sort_indices(t["rank"])).drop_columns(["rank"]), out / "text" / name)
-    return shard_entry(name, table.select(["lang", "source", "n_tokens"]), hashlib.sha256(data).hexdigest())
+    groups = _rank_groups(sorted((out / "work" / "shuffle" / name).glob("*.parquet"), key=str))
+    tgroups = _rank_groups(sorted((out / "work" / "shuffle_text" / name).glob("*.parquet"), key=str)) if text else []
+    first = min((a for *_, a, _ in groups), default=0)
+    last = max((b for *_, b in groups), default=-1)
+    tok_out, text_out, writers, summary = Output(out / "shards" / name), None, [], []
+    try:
+        sink = _Hashing(tok_out.file)
+        tok_w = pq.ParquetWriter(sink, SHARD_SCHEMA, **PARQUET_OPTIONS)
+        writers.append(tok_w)
+        text_w = None
+        for lo in range(first, last + 1, GATHER_ROWS):
+            t = _window(groups, lo, lo + GATHER_ROWS)
+            if t is not None:
+                t = t.select(SHARD_SCHEMA.names).cast(SHARD_SCHEMA)
+                tok_w.write_table(t)
+                summary.append(t.select(["lang", "source", "n_tokens"]))
+            if text and (tt := _window(tgroups, lo, lo + GATHER_ROWS)) is not None:
+                tt = tt.drop_columns(["rank"])
+                if text_w is None:  # the schema of the first window (parts of one recipe share it)
+                    text_out = Output(out / "text" / name)
+                    text_w = pq.ParquetWriter(text_out.file, tt.schema, **PARQUET_OPTIONS)
+                    writers.append(text_w)
+                text_w.write_table(tt.cast(text_w.schema))
+        for w in writers:
+            w.close()
+        tok_out.commit()
+        if text_out is not None:
+            text_out.commit()
+    except BaseException:
+        for o in (tok_out, text_out):
+            if o is not None:
+                o.discard()
+        raise
+    lsn = pa.concat_tables(summary) if summary else pa.table({"lang": pa.array([], pa.string()), "source": pa.array(
+        [], pa.string()), "n_tokens": pa.array([], pa.int32())})
+    return shard_entry(name, lsn, sink.sha.hexdigest())
 
 
 def _map(fn, calls: list[tuple]) -> list:
