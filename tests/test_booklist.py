@@ -187,3 +187,19 @@ def test_listed_files_volumes_and_languages(tmp_path):
         book_files(SourceConfig(name="tb", kind="pdf", paths=["nope"], books=str(lst)), tmp_path)
     with pytest.raises(RecipeError, match="kind = \"pdf\""):
         SourceConfig(name="t", kind="text", paths=[], books="b.tsv")
+
+
+def test_plan_counts_the_listed_books_only(tmp_path):
+    """`mmedc plan` on a book-list source counts the PDFs the list names, not every PDF under `paths`."""
+    from mmedc.plan.count import count_source, listed_books, source_files
+
+    r = _setup(tmp_path, LIST)
+    src = {"name": "tb", "kind": "pdf", "paths": ["library"], "books": "lists/books.tsv"}
+    under, _ = source_files(["library"], "pdf", tmp_path)
+    names = sorted(f.name for f in listed_books(under, src, ["library"], tmp_path))
+    # the titles found under library/ and pharm/cp.pdf (a `file` entry outside `paths`); not
+    # "internal medicine notes.pdf", which no title names
+    assert names == ["Broken Book.pdf", "Principles_of_Internal_Medicine_21e.pdf", "cp.pdf"]
+    assert count_source(src, r.parent).files == 3
+    placeholder = {**src, "books": "lists/none.tsv"}  # a list that is not there yet: the folder's PDFs
+    assert sorted(f.name for f in listed_books(under, placeholder, ["library"], tmp_path)) == sorted(f.name for f in under)

@@ -346,3 +346,19 @@ def test_pdf_settings_are_checked(tmp_path):
         load_recipe(tmp_path / "r.toml")
     r = CliRunner().invoke(app, ["crawl", "https://x.example/", "--out", str(tmp_path / "c"), "--pdf-path", "books"])
     assert r.exit_code == 1 and "pdf_paths are URL path prefixes" in r.output and not (tmp_path / "c").exists()
+
+
+def test_crawl_warns_when_the_run_could_not_read_its_pdfs(tmp_path):
+    """[crawl] pdf_max_bytes above [limits] max_pdf_bytes: PDFs the run would fail are archived, so
+    `mmedc crawl` says so first (the seed is a closed loopback port: nothing is fetched)."""
+    from typer.testing import CliRunner
+
+    from mmedc.cli import app
+
+    recipe = RECIPE.format(base="http://127.0.0.1:9", pdf_max=2_000_000) + "\n[limits]\nmax_pdf_bytes = 1000000\n"
+    (tmp_path / "r.toml").write_text(recipe)
+    r = CliRunner().invoke(app, ["crawl", str(tmp_path / "r.toml"), "--out", str(tmp_path / "c"), "-q"])
+    assert "warning: PDFs up to 2,000,000 bytes are archived" in " ".join(r.output.split()), r.output
+    (tmp_path / "r.toml").write_text(RECIPE.format(base="http://127.0.0.1:9", pdf_max=1_000_000))
+    r = CliRunner().invoke(app, ["crawl", str(tmp_path / "r.toml"), "--out", str(tmp_path / "c2"), "-q"])
+    assert "warning" not in r.output

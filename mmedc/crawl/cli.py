@@ -47,13 +47,14 @@ def register(app: typer.Typer):
             if len(seeds) != 1:
                 raise typer.BadParameter("give one recipe TOML, or URLs, not both")
             try:
-                cfg = load_recipe(tomls[0]).crawl
+                recipe = load_recipe(tomls[0])
             except RecipeError as e:
                 console.print(f"[red]error:[/] {e}")
                 raise typer.Exit(1)
+            cfg, read_cap = recipe.crawl, recipe.limits.max_pdf_bytes
             seed_map = cfg.seeds
         else:
-            cfg = CrawlConfig()
+            cfg, read_cap = CrawlConfig(), None
             seed_map = {lang or "": list(seeds)}
         overrides = {"max_pages": max_pages, "max_depth": max_depth, "delay": delay, "max_bytes": max_bytes,
                      "timeout": timeout, "include": include or None, "exclude": exclude or None,
@@ -65,6 +66,10 @@ def register(app: typer.Typer):
             raise typer.Exit(1)
         if allow_private:
             cfg = dataclasses.replace(cfg, allow_private=True)
+        if read_cap is not None and cfg.pdfs and cfg.pdf_max_bytes > read_cap:
+            # archived, then failed by `mmedc run` (recorded, never silent): say so before fetching them
+            console.print(f"[yellow]warning:[/] PDFs up to {cfg.pdf_max_bytes:,} bytes are archived, but the recipe's "
+                          f"[limits] max_pdf_bytes ({read_cap:,}) fails larger ones when the run reads them")
         try:
             with Progress(TextColumn("crawl"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                           TextColumn("{task.description}"), console=console, disable=quiet) as bar:

@@ -76,6 +76,26 @@ def source_files(paths: list[str], kind: str, base_dir: Path) -> tuple[list[Path
     return sorted(out), missing
 
 
+def listed_books(files: list[Path], src: dict, paths: list[str], base_dir: Path) -> list[Path]:
+    """The PDFs a source's book list names (mmedc.sources.books: its `file` entries and the titles
+    found under `paths`), when the list is there; else all of them (the list is a placeholder)."""
+    from mmedc.config import SourceConfig
+    from mmedc.sources.books import BookListError, book_files, read_book_list
+
+    lst = Path(src["books"]).expanduser()
+    lst = lst if lst.is_absolute() else base_dir / lst
+    if not lst.exists():
+        return files
+    try:
+        return [Path(f) for f in book_files(SourceConfig(name=src.get("name", "?"), kind="pdf", paths=paths,
+                                                         books=str(lst)), base_dir)]
+    except FileNotFoundError:  # a `paths` entry is not there (reported as missing): the titles under the rest
+        blist = read_book_list(str(lst))
+        return [f for f in files if blist.entry_for(str(f)) is not None]
+    except BookListError:
+        return files  # a malformed list: `mmedc run` refuses it with the line; the plan counts the folder
+
+
 def _sample_paths(files: list[Path]) -> list[Path]:
     """Up to SAMPLE_FILES files spread over the list (sorted names: first, last and between)."""
     if len(files) <= SAMPLE_FILES:
@@ -247,8 +267,10 @@ def count_source(src: dict, base_dir: Path) -> SourceCount:
     if kind not in SUFFIXES:
         sc.how, sc.errors = "unknown kind", [f"kind {kind!r} is not one of {sorted(SUFFIXES)}"]
         return sc
-    paths = src.get("paths", [])
-    files, sc.missing = source_files([paths] if isinstance(paths, str) else list(paths), kind, base_dir)
+    paths = [src["paths"]] if isinstance(src.get("paths"), str) else list(src.get("paths", []))
+    files, sc.missing = source_files(paths, kind, base_dir)
+    if kind == "pdf" and src.get("books"):
+        files = listed_books(files, src, paths, base_dir)
     sc.files = len(files)
     sc.bytes = sum(f.stat().st_size for f in files)
     if not files:
