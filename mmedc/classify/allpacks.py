@@ -12,7 +12,7 @@ import ahocorasick_rs
 
 from mmedc.classify.medical import MedicalScore, WeightedTerms, _term_matcher, get_classifier
 from mmedc.classify.packs import Pack
-from mmedc.classify.terms import ANY_BOUNDARY, TermMatcher
+from mmedc.classify.terms import TermMatcher, merged_keys, scan
 from mmedc.classify.words import count_words
 
 
@@ -21,35 +21,15 @@ class AllPacksScan:
         self.packs = packs
         self.matchers = [_term_matcher(p) for p in packs]
         self.scorer = WeightedTerms()
-        keys: dict[str, list] = {}
-        for k, m in enumerate(self.matchers):
-            affix = m.has_affixes
-            for j, core in enumerate(m.keys):
-                # pack k's key j: its fixed winner, its boundary table, and its candidates for affix packs
-                keys.setdefault(core, []).append((k, m.fixed[j], m.tables[j], m.cands[j] if affix else None))
-        self._per_key = [tuple(v) for v in keys.values()]
-        self._ac = ahocorasick_rs.AhoCorasick(list(keys)) if keys else None
+        keys, self._per_key = merged_keys(self.matchers)
+        self._ac = ahocorasick_rs.AhoCorasick(keys) if keys else None
 
     def counts(self, text: str) -> tuple[list[dict[int, int]], str]:
-        """Per pack: {term index: occurrences}, as that pack's TermMatcher.match gives them (the
-        boundary tests of TermMatcher.hits, inlined: they run once per hit for all packs)."""
+        """Per pack: {term index: occurrences}, as that pack's TermMatcher.match gives them."""
         low = text.lower()
-        hits: list[list] = [[] for _ in self.packs]
-        if self._ac is not None:
-            n, per_key, any_, matchers = len(low), self._per_key, ANY_BOUNDARY, self.matchers
-            for key, s, e in self._ac.find_matches_as_indexes(low, overlapping=True):
-                side = -1
-                for k, i, table, cands in per_key[key]:
-                    if i is any_:
-                        if cands is not None:
-                            i = matchers[k].check_hit(low, e - 1, e - s, cands)
-                        else:
-                            if side < 0:
-                                side = 2 * (s == 0 or not ((c := low[s - 1]).isalnum() or c == "_")) + (
-                                    e == n or not ((c := low[e]).isalnum() or c == "_"))
-                            i = table[side]
-                    if i is not None:
-                        hits[k].append((s, s - e, e - 1, i))
+        if self._ac is None:
+            return [{} for _ in self.packs], low
+        hits = scan(self._ac.find_matches_as_indexes(low, overlapping=True), self._per_key, self.matchers, low)
         return [TermMatcher.resolve(h) if h else {} for h in hits], low
 
     def score(self, texts: list[str]) -> list[tuple[MedicalScore, Pack]]:

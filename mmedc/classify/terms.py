@@ -41,17 +41,15 @@ class TermMatcher:
             self.terms.append(term)
             self.weights.append(float(weight))
             keys.setdefault(core, []).append(len(self.terms) - 1)
-        self._entries: list[tuple[str, tuple]] = []
-        for core, idx in keys.items():
-            # The candidates of a key, strongest first: the first whose boundary needs are met wins.
-            ranked = sorted(idx, key=lambda i: -abs(self.weights[i]))
-            self._entries.append((core, tuple((i, *self._flags[i]) for i in ranked)))
-        self.keys = [core for core, _ in self._entries]
-        self.cands = [cands for _, cands in self._entries]
+        self.keys = list(keys)
+        # The candidates of a key, strongest first: the first whose boundary needs are met wins.
+        self.cands = [tuple((i, *self._flags[i]) for i in sorted(idx, key=lambda i: -abs(self.weights[i])))
+                      for idx in keys.values()]
         # The winner for each (boundary before, boundary after), indexed 2*before + after.
         self.tables = [tuple(self._winner(c, b, a) for b in (False, True) for a in (False, True)) for c in self.cands]
         self.fixed = [t[0] if len(set(t)) == 1 else ANY_BOUNDARY for t in self.tables]
         self._ac = ahocorasick_rs.AhoCorasick(self.keys) if self.keys else None
+        self._per_key = merged_keys([self])[1]
 
     @staticmethod
     def _winner(cands: tuple, before: bool, after: bool) -> int | None:
@@ -59,10 +57,6 @@ class TermMatcher:
             if (before or not need_before) and (after or not need_after):
                 return i
         return None
-
-    def entries(self) -> list[tuple[str, tuple]]:
-        """(lower-cased term core, candidates strongest first) pairs: for a scan that merges several packs."""
-        return self._entries
 
     def raw_hits(self, low: str) -> list[tuple[int, int, int]]:
         """Every occurrence of a term core in the lower-cased text, overlaps included: (key, start, end)."""
@@ -72,25 +66,7 @@ class TermMatcher:
         """({term index: occurrences}, lower-cased text). Where hits overlap ("hepatitis" and "*itis",
         "治疗" and "疗"), only the longest counts, so one stretch of text is one piece of evidence."""
         low = text.lower()
-        return self.resolve(self.hits(low, self.raw_hits(low))), low
-
-    def hits(self, low: str, raw) -> list[tuple[int, int, int, int]]:
-        """The raw hits that count, given the word boundaries around them: (start, -length, end, term)."""
-        out = []
-        n, fixed, tables = len(low), self.fixed, self.tables
-        affix = self._max_affix > 0
-        for k, s, e in raw:
-            i = fixed[k]
-            if i is ANY_BOUNDARY:
-                if affix:
-                    i = self.check_hit(low, e - 1, e - s, self.cands[k])
-                else:
-                    before = s == 0 or not ((c := low[s - 1]).isalnum() or c == "_")
-                    after = e == n or not ((c := low[e]).isalnum() or c == "_")
-                    i = tables[k][2 * before + after]
-            if i is not None:
-                out.append((s, s - e, e - 1, i))
-        return out
+        return self.resolve(scan(self.raw_hits(low), self._per_key, [self], low)[0]), low
 
     def check_hit(self, low: str, end: int, length: int, cands: tuple) -> int | None:
         """The term a hit ending at `end` counts for, given the word boundaries around it (None: none)."""
@@ -134,3 +110,35 @@ class TermMatcher:
         while i < len(low) and _is_word_char(low[i]) and i - pos <= self._max_affix:
             i += 1
         return (i == len(low) or not _is_word_char(low[i])) and low[pos:i] in self.suffixes
+
+
+def merged_keys(matchers: list[TermMatcher]) -> tuple[list[str], list[tuple]]:
+    """The term cores of several matchers (packs) for one automaton, and per core the matchers it is a
+    key of: (matcher index, fixed winner, boundary table, candidates when the matcher has affixes)."""
+    keys: dict[str, list] = {}
+    for k, m in enumerate(matchers):
+        for j, core in enumerate(m.keys):
+            keys.setdefault(core, []).append((k, m.fixed[j], m.tables[j], m.cands[j] if m.has_affixes else None))
+    return list(keys), [tuple(v) for v in keys.values()]
+
+
+def scan(raw, per_key: list[tuple], matchers: list[TermMatcher], low: str) -> list[list]:
+    """Per matcher, the automaton's hits (key, start, end) that count given the word boundaries around
+    them, as (start, -length, end, term) for TermMatcher.resolve. The boundaries are tested once per
+    hit, whichever matchers share the key."""
+    hits: list[list] = [[] for _ in matchers]
+    n = len(low)
+    for key, s, e in raw:
+        side = -1
+        for k, i, table, cands in per_key[key]:
+            if i is ANY_BOUNDARY:
+                if cands is not None:
+                    i = matchers[k].check_hit(low, e - 1, e - s, cands)
+                else:
+                    if side < 0:
+                        side = 2 * (s == 0 or not ((c := low[s - 1]).isalnum() or c == "_")) + (
+                            e == n or not ((c := low[e]).isalnum() or c == "_"))
+                    i = table[side]
+            if i is not None:
+                hits[k].append((s, s - e, e - 1, i))
+    return hits
