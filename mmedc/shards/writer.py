@@ -203,25 +203,24 @@ class _Hashing:
         return False
 
 
-def _rank_groups(parts: list) -> list[tuple]:
-    """(part, row group, lowest rank, highest rank) for every row group of the parts (footers only)."""
-    out = []
+def _rank_groups(parts: list) -> dict:
+    """Per part, its row groups as (row group, lowest rank, highest rank) (footers only)."""
+    out = {}
     for p in parts:
         md = storage.parquet_file(p).metadata
         col = md.schema.to_arrow_schema().get_field_index("rank")
-        for g in range(md.num_row_groups):
-            st = md.row_group(g).column(col).statistics
-            out.append((p, g, st.min, st.max))
+        stats = [md.row_group(g).column(col).statistics for g in range(md.num_row_groups)]
+        out[p] = [(g, st.min, st.max) for g, st in enumerate(stats)]
     return out
 
 
-def _window(groups: list[tuple], lo: int, hi: int) -> pa.Table | None:
+def _window(groups: dict, lo: int, hi: int) -> pa.Table | None:
     """The rows with rank in [lo, hi) of every part, in rank order (only the row groups that hold them)."""
     pieces = []
-    for p in sorted({p for p, _, a, b in groups if a < hi and b >= lo}, key=str):
-        rgs = [g for q, g, a, b in groups if q == p and a < hi and b >= lo]
-        t = storage.parquet_file(p).read_row_groups(rgs)
-        pieces.append(t.filter(pc.and_(pc.greater_equal(t["rank"], lo), pc.less(t["rank"], hi))))
+    for p, rgs in groups.items():
+        if sel := [g for g, a, b in rgs if a < hi and b >= lo]:
+            t = storage.parquet_file(p).read_row_groups(sel)
+            pieces.append(t.filter(pc.and_(pc.greater_equal(t["rank"], lo), pc.less(t["rank"], hi))))
     if not pieces:
         return None
     t = pa.concat_tables(pieces, promote_options="default")
@@ -238,9 +237,9 @@ def gather(out: Path, name: str, text: bool = False) -> dict:
 
     out = storage.path(out)
     groups = _rank_groups(sorted((out / "work" / "shuffle" / name).glob("*.parquet"), key=str))
-    tgroups = _rank_groups(sorted((out / "work" / "shuffle_text" / name).glob("*.parquet"), key=str)) if text else []
-    first = min((a for *_, a, _ in groups), default=0)
-    last = max((b for *_, b in groups), default=-1)
+    tgroups = _rank_groups(sorted((out / "work" / "shuffle_text" / name).glob("*.parquet"), key=str)) if text else {}
+    first = min((a for rgs in groups.values() for _, a, _ in rgs), default=0)
+    last = max((b for rgs in groups.values() for *_, b in rgs), default=-1)
     tok_out, text_out, writers, summary = Output(out / "shards" / name), None, [], []
     try:
         sink = _Hashing(tok_out.file)
