@@ -20,6 +20,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from mmedc.bench.timing import best_of
+
 from mmedc.audit.schema import AUDIT_SCHEMA
 
 SHARDS = 200
@@ -91,15 +93,6 @@ def pyarrow_summary(out: Path) -> pa.Table:
     return counts.join(r.group_by(keys, use_threads=False).aggregate([("kind", "first")]), keys)
 
 
-def _time(fn, repeat: int = 2):
-    best, result = float("inf"), None
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        result = fn()
-        best = min(best, time.perf_counter() - t0)
-    return best, result
-
-
 def run():
     from rich.console import Console
     from rich.table import Table
@@ -112,10 +105,10 @@ def run():
         rows = generate(tmp)
         gen_s = time.perf_counter() - t0
         size = sum(p.stat().st_size for p in (tmp / "audit").rglob("*.parquet"))
-        ours_s, ours = _time(lambda: summary(tmp))
-        step_s, _ = _time(lambda: summary(tmp, by=("step", "lang")))
-        shard_s, _ = _time(lambda: summary(tmp, by=("shard", "step")))
-        base_s, base = _time(lambda: pyarrow_summary(tmp))
+        ours_s, ours = best_of(lambda: summary(tmp), 2)
+        step_s, _ = best_of(lambda: summary(tmp, by=("step", "lang")), 2)
+        shard_s, _ = best_of(lambda: summary(tmp, by=("shard", "step")), 2)
+        base_s, base = best_of(lambda: pyarrow_summary(tmp), 2)
         same = (ours.height == base.num_rows and int(ours["kept"].sum()) == pc.sum(base["kept_sum"]).as_py()
                 and int(ours["in"].sum()) == pc.sum(base["id_count"]).as_py() == rows)
         table = Table(title=f"audit summary over {rows:,} rows ({SHARDS * len(STEPS)} files, {size / 2**20:.0f} MiB), "

@@ -17,14 +17,7 @@ import tempfile
 import time
 from pathlib import Path
 
-
-def _best(fn, n: int = 3) -> float:
-    best = float("inf")
-    for _ in range(n):
-        t = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t)
-    return best
+from mmedc.bench.timing import best_of
 
 
 def bench_text(d: Path):
@@ -57,9 +50,9 @@ def bench_text(d: Path):
         def read():
             n[0] = sum(r.decision == "kept" for r in read_file(src, d / name))
 
-        t = _best(read)
+        t, _ = best_of(read)
         assert n[0] == 60000, n[0]
-        b = f"{_best(base):.2f} s" if base else "-"
+        b = f"{best_of(base)[0]:.2f} s" if base else "-"
         print(f"{name:<10} {(d / name).stat().st_size / 1e6:7.1f}MB {t:10.2f} s {mb / t:6.0f}   {b}")
 
 

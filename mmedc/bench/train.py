@@ -19,9 +19,9 @@ from __future__ import annotations
 import gzip
 import json
 import tempfile
-import time
 from pathlib import Path
 
+from mmedc.bench.timing import best_of
 from mmedc.paths import dev_data_dir
 
 MAX_CHARS = 3_000_000
@@ -41,15 +41,6 @@ def _texts() -> tuple[list[str], str]:
     return texts * 50, "embedded sample (× 50)"
 
 
-def _best(fn, repeat: int = 3) -> float:
-    best = float("inf")
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t0)
-    return best
-
-
 def _row(name, value, unit, note=""):
     print(f"  {name:<44} {value:>14,.0f} {unit:<9} {note}")
 
@@ -63,8 +54,8 @@ def bench_tokenize(texts: list[str]):
     batches = [texts[i:i + bs] for i in range(0, len(texts), bs)]
     ids = [x for b in batches for x in tok.encode(b)]  # warm-up, and the tokens for the data loader
     n_tokens = sum(map(len, ids))
-    raw = _best(lambda: [tok.tokenizer.encode_batch(b, add_special_tokens=False) for b in batches])
-    ours = _best(lambda: [tok.encode(b) for b in batches])
+    raw, _ = best_of(lambda: [tok.tokenizer.encode_batch(b, add_special_tokens=False) for b in batches])
+    ours, _ = best_of(lambda: [tok.encode(b) for b in batches])
     print(f"tokenization ({tok.name}, {len(texts):,} texts, {n_tokens:,} tokens, batches of {bs}; best of 3)")
     _row("raw tokenizers encode_batch (baseline)", n_tokens / raw, "tokens/s")
     _row("mmedc tokenize path (LoadedTokenizer.encode)", n_tokens / ours, "tokens/s", f"{raw / ours:.2f}× baseline (target ≥ 0.8×)")
@@ -98,7 +89,7 @@ def bench_loader(tok, ids: list[list[int]]):
             for b in range(n_batches):
                 seqs.batch(b * micro, micro)
 
-        t_load = _best(epoch, repeat=2)
+        t_load, _ = best_of(epoch, 2)
         sample_batch = seqs.batch(0, micro)
     load_rate = n_batches * micro * seq_len / t_load
 
@@ -114,7 +105,7 @@ def bench_loader(tok, ids: list[list[int]]):
 
     step()
     steps = 5
-    t_model = _best(lambda: [step() for _ in range(steps)], repeat=1)
+    t_model, _ = best_of(lambda: [step() for _ in range(steps)], 1)
     model_rate = steps * micro * seq_len / t_model
     print(f"training data path (tiny-llama preset: {micro} × {seq_len} tokens per batch, {torch.get_num_threads()} torch threads)")
     _row("tiny Llama consumption (fwd+bwd+AdamW, baseline)", model_rate, "tokens/s")
