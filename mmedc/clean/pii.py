@@ -11,8 +11,11 @@ from __future__ import annotations
 import functools
 import importlib
 import ipaddress
-import re
 from dataclasses import dataclass, field
+
+# `regex` rather than `re`: these patterns start with a lookbehind, where `re` tries the whole pattern
+# at every character; `regex` finds the same matches 8-10x faster (IPv4: 220 -> 21 us per 3.7 KB page).
+import regex as re
 
 PLACEHOLDERS = {"email": "<EMAIL>", "phone": "<PHONE>", "ip": "<IP>", "credentials": "<CREDENTIALS>",
                 "national_id": "<NATIONAL_ID>", "insurance_id": "<INSURANCE_ID>"}
