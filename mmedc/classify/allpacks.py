@@ -12,7 +12,7 @@ import ahocorasick_rs
 
 from mmedc.classify.medical import MedicalScore, WeightedTerms, _term_matcher, get_classifier
 from mmedc.classify.packs import Pack
-from mmedc.classify.terms import TermMatcher, merged_keys, scan
+from mmedc.classify.terms import DFA, TermMatcher, merged_keys, scan
 from mmedc.classify.words import count_words
 
 
@@ -22,7 +22,7 @@ class AllPacksScan:
         self.matchers = [_term_matcher(p) for p in packs]
         self.scorer = WeightedTerms()
         keys, self._per_key = merged_keys(self.matchers)
-        self._ac = ahocorasick_rs.AhoCorasick(keys) if keys else None
+        self._ac = ahocorasick_rs.AhoCorasick(keys, implementation=DFA) if keys else None
 
     def counts(self, text: str) -> tuple[list[dict[int, int]], str]:
         """Per pack: {term index: occurrences}, as that pack's TermMatcher.match gives them."""

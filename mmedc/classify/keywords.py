@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import ahocorasick_rs
 
+from mmedc.classify.terms import DFA
 from mmedc.classify.words import STRIP as _STRIP
 
 
@@ -66,4 +67,4 @@ class KeywordMatcher:
 def _automaton(words: list[str]):
     if not words:
         return None
-    return ahocorasick_rs.AhoCorasick(words)
+    return ahocorasick_rs.AhoCorasick(words, implementation=DFA)
