@@ -8,7 +8,8 @@ a document but is not used (non-HTML, HTTP errors, revisits, undecodable payload
 (mmedc.extract.pdf), with the record's URL and date. A malformed archive stops at the damage with one
 `failed` record; a record whose headers are over a limit (warc_headers.py) fails alone. Pages are read
 up to MAX_PAYLOAD (a longer one is cut there); a PDF payload is streamed to a temporary file, up to the
-recipe's `[limits] max_pdf_bytes` (a longer one fails whole: a cut PDF is unreadable).
+recipe's `[limits] max_pdf_bytes` (a longer one fails whole: a cut PDF is unreadable); a PDF the
+crawler cut (`WARC-Truncated`) fails as `truncated_record` without being read.
 """
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from typing import Iterator
 
 from mmedc.config import LimitsConfig
 from mmedc.core.readers import reader
+from mmedc.core.record import printable
 from mmedc.extract.html import extract_html, looks_like_html, with_url
 from mmedc.sources.base import Record, short_error
 from mmedc.sources.warc_headers import HeaderLimit, bounded_iterator, next_record_offset
@@ -133,6 +135,11 @@ def record_to_doc(rid: str, rec, ocr=None, lang: str | None = None, max_pdf: int
     hint = {k: v for k, h in (("licence", "MMedC-Licence"), ("licence_from", "MMedC-Licence-From"))
             if (v := rec.rec_headers.get_header(h))}
     if pdf or (unsure and raw.lstrip()[:5] == b"%PDF-"):
+        if cut := rec.rec_headers.get_header("WARC-Truncated"):
+            # The crawler kept only the PDF's start (Common Crawl: 1 MiB). PyMuPDF may still open it and
+            # give its first pages, which would pass for the whole book (and its page-based cleanup): fail.
+            return with_url(Record.failed(rid, f"truncated_record: PDF payload cut by the crawler "
+                                               f"(WARC-Truncated: {printable(cut, 100)}); a cut PDF is not read"), url)
         doc = _pdf_doc(rid, raw, stream, url, date, ctype, ocr, lang, max_pdf)
         doc.meta.update(hint)
         return doc
