@@ -144,7 +144,7 @@ def _gzip_record_at(f, at: int) -> bool:
     """A gzip member starts at `at` and inflates to a `WARC/1.x` line (a stray 1f 8b 08 inside
     compressed data does not: its header or its deflate data is wrong, or it inflates to other bytes)."""
     f.seek(at)
-    data = f.read(PROBE_BYTES)
+    data = f.read(4096)  # a member's header and first deflate bytes (a name or extra field: rare, short)
     d, out = zlib.decompressobj(wbits=31), b""
     try:
         while len(out) < 10 and data:
@@ -162,14 +162,18 @@ def _plain_record_at(f, at: int, size: int) -> bool:
     record where the next `WARC/1.x` line or the file's end is (or past the end: a record cut short).
     A `WARC/1.0` line inside a page (one about web archiving) almost never passes."""
     f.seek(at)
-    head = f.read(PROBE_BYTES)
-    h = head.find(b"\r\n\r\n")
-    if not _WARC_LINE.match(head) or h < 0:
+    head = f.read(4096)  # most records' headers; a longer block is read up to PROBE_BYTES
+    if not _WARC_LINE.match(head):
+        return False
+    if b"\n\r\n" not in head and b"\n\n" not in head and len(head) == 4096:
+        head += f.read(PROBE_BYTES - 4096)
+    blank = re.search(rb"\r?\n\r?\n", head)  # the end of the header block (CRLF, or LF-only writers)
+    if not blank:
         return False  # headers longer than PROBE_BYTES: the part before reads the record
-    m = _CONTENT_LENGTH.search(head[:h + 2])
+    m = _CONTENT_LENGTH.search(head[:blank.start() + 1])
     if not m:
         return False
-    end = at + h + 4 + int(m.group(1))
+    end = at + blank.end() + int(m.group(1))
     if end >= size:
         return True
     f.seek(end)
@@ -187,10 +191,11 @@ def first_record_at(f, start: int, end: int, gzipped_members: bool, size: int) -
     pat = _GZIP_MAGIC if gzipped_members else b"\nWARC/1."
     skip = 0 if gzipped_members else 1  # a plain record starts after the line break
     pos = start - skip  # the bytes searched from here
+    stop = end - skip + len(pat) - 1  # the last byte a match starting before `end` can take, plus one
     tail = b""
-    while pos - len(tail) < end:
+    while pos < stop:
         f.seek(pos)
-        chunk = f.read(1 << 20)
+        chunk = f.read(min(1 << 20, stop - pos))  # never much past `end`: callers search short ranges too
         if not chunk:
             return None
         buf, buf_at = tail + chunk, pos - len(tail)
