@@ -38,7 +38,7 @@ class PipelineConfig:
     plugins: list[str] = field(default_factory=list)  # modules that register more steps / readers
     packs: list[str] = field(default_factory=list)  # language pack folders searched before $MMEDC_PACKS and filters/
     unit_docs: int = 50_000  # a work unit (one task): about this many rows of a Parquet file ...
-    unit_bytes: int = 128 << 20  # ... or this many bytes of a plain JSONL file
+    unit_bytes: int = 128 << 20  # ... or this many bytes of a plain JSONL file or a WARC
     batch_docs: int = 1000  # documents that go through the steps together inside a task (memory bound)
     ocr_settings: str = ""  # OCR settings folder, likewise; "" = $MMEDC_OCR or ocr/
 

@@ -149,3 +149,32 @@ def test_run_limit_and_licence_column(tmp_path):
         "https://example.org/page.html": None}
     assert text.schema["licence"] == pl.String
     assert check(out).ok
+
+
+def test_pdf_cut_by_the_crawler_fails_as_truncated(tmp_path):
+    """A PDF record the crawler cut (`WARC-Truncated: length`, Common Crawl's 1 MiB cap) fails as a
+    truncation naming the header, typed or sniffed; PyMuPDF would open this half PDF and keep its
+    start as if it were the whole document. The same PDF whole, without the header, is read."""
+    from warcio.statusandheaders import StatusAndHeaders
+    from warcio.warcwriter import WARCWriter
+
+    pdf = make_pdf(SMALL_TEXT)
+    half = pdf[:len(pdf) // 2]
+    path = tmp_path / "cut.warc.gz"
+    with open(path, "wb") as f:
+        w = WARCWriter(f, gzip=True)
+        for url, ctype, body, cut in (("https://example.org/cut.pdf", "application/pdf", half, "length"),
+                                      ("https://example.org/get?id=2", "application/octet-stream", half, "time"),
+                                      ("https://example.org/whole.pdf", "application/pdf", pdf, None)):
+            http = StatusAndHeaders("200 OK", [("Content-Type", ctype), ("Content-Length", str(len(body)))],
+                                    protocol="HTTP/1.1")
+            w.write_record(w.create_warc_record(url, "response", payload=io.BytesIO(body), http_headers=http,
+                                                warc_headers_dict={"WARC-Truncated": cut} if cut else None))
+    got = read(path)
+    assert {u: (r.decision, r.reason) for u, r in got.items() if u != "https://example.org/whole.pdf"} == {
+        "https://example.org/cut.pdf": ("failed", "truncated_record: PDF payload cut by the crawler "
+                                                  "(WARC-Truncated: length); a cut PDF is not read"),
+        "https://example.org/get?id=2": ("failed", "truncated_record: PDF payload cut by the crawler "
+                                                   "(WARC-Truncated: time); a cut PDF is not read")}
+    assert got["https://example.org/whole.pdf"].decision == "kept"
+    assert " ".join(got["https://example.org/whole.pdf"].text.split()) == SMALL_TEXT

@@ -276,8 +276,10 @@ def texts(out: Path, keys: pl.DataFrame) -> pl.DataFrame:
 
 
 def _reread(out: Path, shard: str, ids: set[str]) -> pl.DataFrame:
-    """Documents of one shard read again from its input file (or part), as the run read them."""
-    from mmedc.config import OcrConfig, SourceConfig
+    """Documents of one shard read again from its input file (or part), as the run read them: with the
+    run's `[limits]` (a run before they were kept in work/recipe.json: the defaults), each record checked
+    as at ingest, so a document the run failed over a limit has no text here either."""
+    from mmedc.config import LimitsConfig, OcrConfig, RecipeError, SourceConfig
     from mmedc.sources.registry import read_file
 
     empty = pl.DataFrame(schema={"id": pl.String, "text": pl.String, "url": pl.String})
@@ -285,11 +287,13 @@ def _reread(out: Path, shard: str, ids: set[str]) -> pl.DataFrame:
         state = json.loads((out / "work" / "recipe.json").read_text())
         inp = json.loads((out / "work" / "done" / "filter" / f"{shard}.json").read_text())["input"]
         src = SourceConfig(**state["sources"][inp["source"]])
-    except (OSError, KeyError, IndexError, TypeError, json.JSONDecodeError):
+        limits = LimitsConfig(**state.get("limits", {}))
+    except (OSError, KeyError, IndexError, TypeError, RecipeError, json.JSONDecodeError):
         return empty
     rows = []
     part = tuple(inp["part"]) if inp.get("part") else None
-    for rec in read_file(src, inp["path"], OcrConfig(**state.get("ocr", {})), part):
+    for rec in read_file(src, inp["path"], OcrConfig(**state.get("ocr", {})), part, limits):
+        rec = rec.checked(limits.max_doc_chars, limits.max_id_chars)
         if rec.id in ids and rec.text is not None:
             rows.append({"id": rec.id, "text": rec.text, "url": rec.url if isinstance(rec.url, str) else None})
             if len(rows) == len(ids):

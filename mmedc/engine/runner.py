@@ -83,11 +83,11 @@ def _check_state(recipe: Recipe, out, restart: bool):
             for sub in ("work", "audit", "shards"):
                 storage.rmtree(out / sub)
             storage.remove(out / "manifest.json")
-    # The sources and OCR settings let `mmedc audit sample` re-read a dropped document's text from
-    # its input (only kept text is written under work/).
+    # The sources, OCR settings and limits let `mmedc audit sample` re-read a dropped document's text
+    # from its input as the run read it (only kept text is written under work/).
     atomic_write_json({"recipe": recipe.name, "fingerprint": fp,
                        "sources": [dataclasses.asdict(s) for s in recipe.sources],
-                       "ocr": dataclasses.asdict(recipe.ocr)}, state)
+                       "ocr": dataclasses.asdict(recipe.ocr), "limits": dataclasses.asdict(recipe.limits)}, state)
 
 
 def _drop_stale(out, planned: set[str]):

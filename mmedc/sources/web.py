@@ -8,7 +8,10 @@ a document but is not used (non-HTML, HTTP errors, revisits, undecodable payload
 (mmedc.extract.pdf), with the record's URL and date. A malformed archive stops at the damage with one
 `failed` record; a record whose headers are over a limit (warc_headers.py) fails alone. Pages are read
 up to MAX_PAYLOAD (a longer one is cut there); a PDF payload is streamed to a temporary file, up to the
-recipe's `[limits] max_pdf_bytes` (a longer one fails whole: a cut PDF is unreadable).
+recipe's `[limits] max_pdf_bytes` (a longer one fails whole: a cut PDF is unreadable); a PDF the
+crawler cut (`WARC-Truncated`) fails as `truncated_record` without being read. A large `.warc` or
+per-record `.warc.gz` is several work units, byte ranges that each read the records starting in them
+(split_warc, _read_part; docs/web.md "Split WARCs").
 """
 from __future__ import annotations
 
@@ -19,6 +22,7 @@ from typing import Iterator
 
 from mmedc.config import LimitsConfig
 from mmedc.core.readers import reader
+from mmedc.core.record import printable
 from mmedc.extract.html import extract_html, looks_like_html, with_url
 from mmedc.sources.base import Record, short_error
 from mmedc.sources.warc_headers import HeaderLimit, bounded_iterator, next_record_offset
@@ -133,6 +137,11 @@ def record_to_doc(rid: str, rec, ocr=None, lang: str | None = None, max_pdf: int
     hint = {k: v for k, h in (("licence", "MMedC-Licence"), ("licence_from", "MMedC-Licence-From"))
             if (v := rec.rec_headers.get_header(h))}
     if pdf or (unsure and raw.lstrip()[:5] == b"%PDF-"):
+        if cut := rec.rec_headers.get_header("WARC-Truncated"):
+            # The crawler kept only the PDF's start (Common Crawl: 1 MiB). PyMuPDF may still open it and
+            # give its first pages, which would pass for the whole book (and its page-based cleanup): fail.
+            return with_url(Record.failed(rid, f"truncated_record: PDF payload cut by the crawler "
+                                               f"(WARC-Truncated: {printable(cut, 100)}); a cut PDF is not read"), url)
         doc = _pdf_doc(rid, raw, stream, url, date, ctype, ocr, lang, max_pdf)
         doc.meta.update(hint)
         return doc
@@ -162,51 +171,169 @@ def _missing_bytes(rec) -> int:
 def _gzip_damage(path: Path) -> str | None:
     """Why a .gz file does not end cleanly (cut inside a gzip member, or corrupt data), else None.
     warcio ends its iteration quietly on both; decompressing again costs ~1% of extracting the pages."""
+    found = _gzip_damage_from(path, 0)
+    return found[1] if found else None
+
+
+def _gzip_damage_from(path: Path, start: int) -> tuple[int, str] | None:
+    """(start of the gzip member where the damage is, why) decompressing from `start` (a member's
+    start) to the end of a .gz file, else None."""
     if not path.name.endswith(".gz"):
         return None
-    d, fed = zlib.decompressobj(wbits=31), False
+    d, fed, member = zlib.decompressobj(wbits=31), False, start
     with path.open("rb") as f:  # a Path or a UPath (mmedc.core.storage)
+        f.seek(start)
+        pos = start  # file offset of the end of what was read
         while chunk := f.read(1 << 20):
+            pos += len(chunk)
             while chunk:
                 try:
                     d.decompress(chunk, 1 << 20)  # output dropped; max_length keeps a bomb member small
                 except zlib.error as e:
-                    return f"corrupt gzip data ({e})"
+                    return member, f"corrupt gzip data ({e})"
                 fed, chunk = True, d.unconsumed_tail
                 if d.eof:  # next member starts in the unused data
                     chunk, d, fed = d.unused_data, zlib.decompressobj(wbits=31), False
-    return "the file ends inside a gzip member (cut short)" if fed and not d.eof else None
+                    member = pos - len(chunk)
+    return (member, "the file ends inside a gzip member (cut short)") if fed and not d.eof else None
 
 
-def _doc_of(src: SourceConfig, base: str, n: int, rec, seen: set, ocr=None, lang=None,
+def _label(at: str) -> str:
+    """A record's place in words: `#5` → "record 5", `@1234` → "the record at byte 1234"."""
+    return f"record {at[1:]}" if at[0] == "#" else f"the record at byte {at[1:]}"
+
+
+def _doc_of(src: SourceConfig, base: str, at: str, rec, seen: set | None, ocr=None, lang=None,
             max_pdf: int = DEFAULT_MAX_PDF) -> Record | None:
-    """Record number n → its document row (None for records that carry none), with a cut noted."""
+    """The record at `at` (`#n`, its number in a whole file; `@offset`, its byte offset in a part of a
+    split one) → its document row (None for records that carry none), with a cut noted."""
     doc = None
     if rec.rec_type in DOC_RECORDS:  # request / metadata / warcinfo records carry no documents
         url = rec.rec_headers.get_header("WARC-Target-URI")
-        # The URL names the document (stable across re-crawls); repeats get the record number.
-        rid = f"{src.name}:{url}" if url else f"{base}#{n}"
-        rid = f"{rid}#{n}" if rid in seen else rid
-        seen.add(rid)
+        # The URL names the document (stable across re-crawls); in a whole file a repeat gets the record
+        # number. A part cannot know what other parts read: a repeat keeps the URL id and the engine's
+        # duplicate rule fails it (`duplicate_id`, under its place `@offset`), however the file was cut.
+        rid = f"{src.name}:{url}" if url else f"{base}{at}"
+        if seen is not None:
+            rid = f"{rid}{at}" if rid in seen else rid
+            seen.add(rid)
         doc = record_to_doc(rid, rec, ocr, lang, max_pdf)
     missing = _missing_bytes(rec)
     if missing:  # warcio stops quietly at a cut archive: say so
-        cut = f"archive ends {missing} bytes before the end of record {n} ({rec.rec_type})"
+        cut = f"archive ends {missing} bytes before the end of {_label(at)} ({rec.rec_type})"
         if doc is not None and doc.decision == "kept":
             doc.meta["truncated"] = cut  # the text up to the cut is still a page
         else:
-            doc = with_url(Record.failed(doc.id if doc else f"{base}#{n}", f"truncated_record: {cut}"),
+            doc = with_url(Record.failed(doc.id if doc else f"{base}{at}", f"truncated_record: {cut}"),
                            doc.url if doc else None)
+    if doc is not None and seen is None:
+        doc.where = f"{base}{at}"
     return doc
 
 
-@reader("warc", suffixes=(".warc", ".warc.gz", ".arc", ".arc.gz"), options=("ocr", "limits"))
-def read_warc(src, path: Path, ocr=None, limits=None) -> Iterator[Record]:
+def split_warc(src, path, unit_docs: int, unit_bytes: int) -> list[tuple[int, int, None]]:
+    """Byte ranges of about `unit_bytes` for a plain `.warc` or a `.warc.gz` with one gzip member per
+    record (Common Crawl's layout); a range reads the records that start in it (read_warc). A file of
+    at most one unit, an ARC file and a `.warc.gz` that is one gzip stream around all records (it can
+    only be read from its start) stay one unit. Reads the first record only (a gzip file's layout)."""
+    from mmedc.core import storage
+    from mmedc.sources.warc_headers import _WARC_LINE, record_per_member
+
+    path = storage.path(path)
+    size = storage.size(path)
+    if size <= unit_bytes or not path.name.endswith((".warc", ".warc.gz")):
+        return [(0, size, None)]
+    with path.open("rb") as f:
+        if not (record_per_member(f) if path.name.endswith(".gz") else _WARC_LINE.match(f.read(16))):
+            return [(0, size, None)]
+    return [(a, min(a + unit_bytes, size), None) for a in range(0, size, unit_bytes)]
+
+
+def _read_part(src, path: Path, part: tuple[int, int], ocr, lang, max_pdf: int) -> Iterator[Record]:
+    """The records of a split WARC that start in [a, b): from the first record start at or after a
+    (warc_headers.first_record_at) along the file's chain of records, up to where the next part starts
+    (warc_headers.NextPart); the last one may run past b. Ids and reasons name records by byte offset
+    (`@offset`), so they do not depend on where the file was cut; so does damage (a cut or corrupt gzip
+    member, a malformed record), reported by the one part that owns the member or record where it is."""
+    from mmedc.core import storage
+    from mmedc.sources.warc_headers import NextPart, first_record_at
+
+    a, b = part
+    base = f"{src.name}:{path.name}"
+    gz = path.name.endswith(".gz")
+    size = storage.size(path)
+    with path.open("rb") as probe:
+        pos = first_record_at(probe, a, b, gz, size)
+        if pos is None:
+            return  # no record starts here: the one running across this range belongs to a part before
+        nxt_part = NextPart(probe, b, gz, size)
+
+        def mine(offset: int) -> bool:
+            """Whether the record (or gzip member) at `offset`, on this part's chain, is this part's."""
+            return offset < b or not nxt_part.starts_at_or_before(offset)
+
+        def damage_after(offset: int) -> Record | None:
+            """The damage row for a reading that stopped after the record at `offset`, if this part's."""
+            if (found := _gzip_damage_from(path, offset)) and mine(found[0]):
+                return Record.failed(f"{base}@after-{found[0]}",
+                                     f"truncated_archive: in the gzip member at byte {found[0]}: {found[1]}")
+            return None
+
+        last = pos  # where the last record read starts
+        while True:
+            it = None
+            try:
+                with path.open("rb") as f:
+                    f.seek(pos)
+                    it = bounded_iterator(f, arc2warc=True)
+                    for rec in it:
+                        at = last = it.offset
+                        if not mine(at):
+                            return  # the next part reads on from here
+                        if (doc := _doc_of(src, base, f"@{at}", rec, None, ocr, lang, max_pdf)) is not None:
+                            yield doc
+                # The reading reached the end of the file, or damage that warcio stops at quietly.
+                if row := damage_after(last):
+                    yield row
+                return
+            except HeaderLimit as e:  # this record fails alone: read on from the next one
+                at = last = it.offset
+                if not mine(at):
+                    return
+                yield Record.failed(f"{base}@{at}", f"header_limit: the record at byte {at}: {e}")
+                with path.open("rb") as f:
+                    nxt = next_record_offset(f, at, gz)
+                if nxt is None or nxt <= at:
+                    if row := damage_after(at):
+                        yield row
+                    return
+                pos = nxt
+            except Exception as e:  # noqa: BLE001 - ArchiveLoadFailed and others: recorded, never the run
+                # The record being read (warcio's offset is off in a file that is not per-record gzip).
+                at = it.offset if it is not None and it.offset >= last else last
+                if not mine(at):
+                    return  # the record that failed is the next part's: it says so
+                if row := damage_after(last):  # a cut file makes warcio fail in odd ways: name the cause
+                    row.reason += f" ({short_error(e)})"
+                    yield row
+                else:
+                    yield Record.failed(f"{base}@after-{at}", f"malformed_archive: at the record at byte {at}: "
+                                                              f"{short_error(e)}")
+                return
+
+
+@reader("warc", suffixes=(".warc", ".warc.gz", ".arc", ".arc.gz"), split=split_warc, options=("ocr", "limits"))
+def read_warc(src, path: Path, ocr=None, limits=None, part: tuple[int, int] | None = None) -> Iterator[Record]:
+    """A whole file's records (ids and reasons name records by number, `#n`), or those of `part`, a byte
+    range of a split file (by byte offset, `@offset`: _read_part)."""
     from warcio.exceptions import ArchiveLoadFailed
 
     from mmedc.sources.registry import declared_lang
     lang = declared_lang(src, path)  # the OCR language of the PDFs in it
     max_pdf = limits.max_pdf_bytes if limits is not None else DEFAULT_MAX_PDF
+    if part is not None:
+        yield from _read_part(src, path, part, ocr, lang, max_pdf)
+        return
 
     base = f"{src.name}:{path.name}"
     n = 0  # records read so far
@@ -222,7 +349,7 @@ def read_warc(src, path: Path, ocr=None, limits=None) -> Iterator[Record]:
                 for i, rec in enumerate(it, 1):
                     if i > skip:
                         n += 1
-                        if (doc := _doc_of(src, base, n, rec, seen, ocr, lang, max_pdf)) is not None:
+                        if (doc := _doc_of(src, base, f"#{n}", rec, seen, ocr, lang, max_pdf)) is not None:
                             yield doc
             if damage := _gzip_damage(path):  # the records after the cut are lost: one failed row says so
                 yield Record.failed(f"{base}#after-{n}", f"truncated_archive: after record {n}: {damage}")
