@@ -10,9 +10,10 @@ documents; the English file holds 62.5% of them at every factor, so at 16× (1.6
 file of one million rows.
 
 For each factor: (a) `mmedc run` on a one-`parquet`-source recipe with default settings (full audit),
-`--workers 2`; (b) datatrove 0.10.1: ParquetReader → LanguageFilter (the same local lid.176.ftz, never
-downloaded) → the MMedC keyword rule (mmedc.classify's `mmedc` classifier in a BaseFilter) →
-ParquetWriter, LocalPipelineExecutor with 2 workers. Each runs as a child process whose whole process
+`--workers 2`, each file's language declared as CulturaX's folders declare it (`--undeclared`: not);
+(b) datatrove 0.10.1: ParquetReader → LanguageFilter (the same local lid.176.ftz, never downloaded)
+→ the MMedC keyword rule (mmedc.classify's `mmedc` classifier in a BaseFilter) → ParquetWriter,
+LocalPipelineExecutor with 2 workers. Each runs as a child process whose whole process
 tree (Ray's workers included) is sampled every 0.2 s for RSS and CPU time. Printed: documents/s per
 core (wall time × 2 cores, and per CPU-second of the tree — robust to neighbours on a shared
 machine), the largest single-process RSS, bytes under OUT/work/, output bytes, and mmedc/datatrove.
@@ -205,6 +206,7 @@ class Measured:
     peak_name: str = ""
     peak_tree_rss: int = 0  # the whole tree at one moment
     processes: int = 0
+    peaks: dict = field(default_factory=dict)  # largest RSS per kind of process (a Ray worker by its task)
     rc: int = 0
     log: str = ""
 
@@ -240,9 +242,11 @@ def run_sampled(cmd: list[str], env: dict | None = None, interval: float = 0.2, 
                         key = (q.pid, q.create_time())
                         cpu[key] = ct.user + ct.system
                         tree += rss
+                        name = " ".join(q.cmdline()[:3])[:60] or q.name()
+                        kind = name.split()[0] if name.startswith("ray::") else q.name()
+                        m.peaks[kind] = max(m.peaks.get(kind, 0), rss)
                         if rss > m.peak_rss:
-                            m.peak_rss = rss
-                            m.peak_name = " ".join(q.cmdline()[:3])[:60] or q.name()
+                            m.peak_rss, m.peak_name = rss, name
                 except psutil.Error:
                     continue
             m.peak_tree_rss = max(m.peak_tree_rss, tree)
@@ -430,10 +434,16 @@ def factors_from_env(default: str = "1,4,16") -> list[int]:
     return [int(x) for x in raw.replace(" ", "").split(",") if x]
 
 
-def _recipe(path: Path, inp: Path):
-    path.write_text(
-        '[pipeline]\nname = "scale-bench"\nlanguages = ["en", "zh", "ja", "fr", "ru", "es"]\n\n'
-        f'[[sources]]\nname = "culturax"\nkind = "parquet"\npaths = ["{inp}"]\n', encoding="utf-8")
+def _recipe(path: Path, inp: Path, declared: bool = True):
+    """One `parquet` source, default settings. CulturaX ships one folder per language, and
+    pipelines/mmedc_full.toml declares each source's `lang`; here the six files are one source, so the
+    language comes from the file name (`lang_by_path`). declared=False leaves it undeclared: the
+    medical step then scans every document with all packs (the cascade for unknown languages)."""
+    text = ('[pipeline]\nname = "scale-bench"\nlanguages = ["en", "zh", "ja", "fr", "ru", "es"]\n\n'
+            f'[[sources]]\nname = "culturax"\nkind = "parquet"\npaths = ["{inp}"]\n')
+    if declared:
+        text += "\n[sources.lang_by_path]\n" + "".join(f'"{c}_*" = "{c}"\n' for c in LANGS)
+    path.write_text(text, encoding="utf-8")
 
 
 def _fmt_bytes(n: float) -> str:
@@ -460,7 +470,7 @@ def _audit_counts(out: Path) -> dict:
         return {"error": str(e)}
 
 
-def measure_factor(factor: int, root: Path, pools: TextPools, stages: bool = False) -> dict:
+def measure_factor(factor: int, root: Path, pools: TextPools, stages: bool = False, declared: bool = True) -> dict:
     n = BASE_DOCS * factor
     inp = root / f"x{factor}" / "in"
     t0 = time.perf_counter()
@@ -477,7 +487,7 @@ def measure_factor(factor: int, root: Path, pools: TextPools, stages: bool = Fal
     env = dict(os.environ, OMP_THREAD_LIMIT="1", RAY_DEDUP_LOGS="1")
     env["PYTHONPATH"] = os.pathsep.join(p for p in [str(Path(__file__).resolve().parents[2]), env.get("PYTHONPATH")] if p)
     recipe = root / f"x{factor}" / "recipe.toml"
-    _recipe(recipe, inp)
+    _recipe(recipe, inp, declared)
     out = root / f"x{factor}" / "mmedc-out"
     mm = run_sampled([sys.executable, "-m", "mmedc.cli", "run", str(recipe), "--out", str(out),
                       "--workers", str(WORKERS), "--quiet"], env=env, log=root / f"x{factor}" / "mmedc.log")
@@ -488,6 +498,8 @@ def measure_factor(factor: int, root: Path, pools: TextPools, stages: bool = Fal
                 "work_by_dir": {d.name: du(d) for d in sorted((out / "work").glob("*")) if d.is_dir()}}
     print(f"  mmedc run: {mm.seconds:.0f}s, {mm.cpu_seconds:.0f} CPU-s ({mm.reaped_cpu_seconds:.0f} reaped), peak RSS {_fmt_bytes(mm.peak_rss)} "
           f"({mm.peak_name})", flush=True)
+    print("  peak RSS by process: " + ", ".join(f"{k} {_fmt_bytes(v)}" for k, v in
+                                             sorted(mm.peaks.items(), key=lambda kv: -kv[1])[:8]), flush=True)
     if mm.rc == 0:  # the output is big at 16×; keep disk for datatrove
         shutil.rmtree(out / "work", ignore_errors=True)
 
@@ -553,7 +565,7 @@ def print_table(results: list[dict]):
     Console(width=140).print(t)
 
 
-def run(factors: list[int] | None = None, write_rates: bool = False):
+def run(factors: list[int] | None = None, write_rates: bool = False, declared: bool = True):
     from mmedc.paths import dev_data_dir
 
     if dev_data_dir() is None:
@@ -562,12 +574,13 @@ def run(factors: list[int] | None = None, write_rates: bool = False):
         return
     factors = factors or factors_from_env()
     pools = load_pools()
-    print(f"texts: {pools.origin}; factors {factors}; {BASE_DOCS:,} documents at 1×", flush=True)
+    print(f"texts: {pools.origin}; factors {factors}; {BASE_DOCS:,} documents at 1×; language "
+          f"{'declared per file (lang_by_path)' if declared else 'not declared (all-packs scan)'}", flush=True)
     root = Path(tempfile.mkdtemp(prefix="mmedc-scale-", dir=os.environ.get("MMEDC_BENCH_TMP")))
     results = []
     try:
         for i, f in enumerate(factors):
-            results.append(measure_factor(f, root, pools, stages=write_rates and i == 0))
+            results.append(measure_factor(f, root, pools, stages=write_rates and i == 0, declared=declared))
             print_table(results)
     finally:
         shutil.rmtree(root, ignore_errors=True)
@@ -629,13 +642,15 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m mmedc.bench.scale", description=__doc__.split("\n\n")[0])
     ap.add_argument("--scale", help="factors, e.g. 1,4 (default MMEDC_BENCH_SCALES or 1,4,16)")
     ap.add_argument("--write-rates", action="store_true", help="write the measured rates into mmedc/plan/rates.toml")
+    ap.add_argument("--undeclared", action="store_true",
+                    help="do not declare the files' language (the medical step scans with all packs)")
     ap.add_argument("--datatrove-job", nargs=3, metavar=("IN", "OUT", "TASKS"), help=argparse.SUPPRESS)
     a = ap.parse_args(argv)
     if a.datatrove_job:
         inp, out, tasks = a.datatrove_job
         datatrove_job(Path(inp), Path(out), int(tasks))
         return 0
-    run([int(x) for x in a.scale.split(",")] if a.scale else None, write_rates=a.write_rates)
+    run([int(x) for x in a.scale.split(",")] if a.scale else None, write_rates=a.write_rates, declared=not a.undeclared)
     return 0
 
 
