@@ -35,6 +35,7 @@ from mmedc.dedup.minhash import band_keys
 from mmedc.dedup.normalize import jaccard, mix64
 from mmedc.core import storage
 from mmedc.core.files import atomic_write_parquet
+from mmedc.core.memory import give_back
 
 ROW_MASK = np.int64(0xFFFFFFFF)
 MAX_STAR_ROUNDS = 64
@@ -93,6 +94,9 @@ def _read(paths, column: str, value: int, columns: list[str]) -> pa.Table | None
 
 
 def _stats(t0: float, **kw) -> dict:
+    """A stage task's figures, at its end: its memory goes back first (a dedup worker runs dozens of
+    these tasks; without it the decide tasks of a 16x run peaked at 600 MB against 390 MB at 1x)."""
+    give_back(collect=False)
     return {"seconds": time.time() - t0, "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, **kw}
 
 
@@ -358,7 +362,8 @@ def run_plan(plan: Plan, *_deps) -> dict:
             self.fn, self.name = fn, name
 
         def remote(self, *args):
-            return ex.submit(self.fn, *args, name=self.name, num_cpus=1, retries=3, fresh=plan.fresh_workers)
+            return ex.submit(self.fn, *args, name=self.name, num_cpus=1, retries=3, fresh=plan.fresh_workers,
+                             pool="dedup")  # not in the filter's workers, which hold its models
 
     def remote(fn, name):
         return _Task(fn, f"dedup-{name}")

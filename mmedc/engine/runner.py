@@ -305,8 +305,9 @@ def _submit_and_wait(ex, recipe: Recipe, units: list[WorkUnit], out, progress: b
     final_handles = []
     for sh in shards:
         if read_marker(out, "finalize", sh) is None:
+            # Own workers: the tokenizer beside the filter's models made finalize the largest process.
             final_handles.append(add("finalize", ex.submit(stages.finalize_shard, recipe, sh, out, name=f"finalize {sh}",
-                                                           deps=[dedup_h] if dedup_h else [])))
+                                                           deps=[dedup_h] if dedup_h else [], pool="finalize")))
         else:
             skipped += 1
     shards_h = None

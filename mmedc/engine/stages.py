@@ -28,6 +28,7 @@ from mmedc.config import Recipe
 from mmedc.core import storage
 from mmedc.core.files import ParquetStream, atomic_write_json, atomic_write_parquet
 from mmedc.core.layout import marker, read_marker, work  # noqa: F401 - read_marker re-exported for the runner
+from mmedc.core.memory import give_back
 from mmedc.core.readers import READERS, WorkUnit
 from mmedc.core.record import Record, printable
 from mmedc.engine import faults
@@ -57,22 +58,8 @@ def _finish(out: Path, stage: str, shard: str, t0: float, audit: AuditLog | None
             "counts": {s: audit.counts(s) for s in steps} if audit else {}, **extra}
     faults.maybe_kill(stage, shard)  # reliability tests only (MMEDC_FAULTS); a no-op otherwise
     atomic_write_json(info, marker(out, stage, shard))
-    _give_back_memory()
+    give_back()
     return info
-
-
-def _give_back_memory():
-    """Return the task's freed memory to the system: a worker runs task after task, and without this
-    its RSS crept from ~600 MB to ~875 MB over the 17 units each worker filtered at 16x."""
-    import ctypes
-    import gc
-
-    gc.collect()
-    pa.default_memory_pool().release_unused()
-    try:
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):  # not glibc (macOS, musl): the allocator keeps its pages
-        pass
 
 
 def use_run_env(recipe: Recipe):

@@ -20,9 +20,11 @@ class Executor:
     distributed = False
 
     def submit(self, fn: Callable, *args, name: str, num_cpus: float = 1, retries: int = 3,
-               deps: Iterable[Handle] = (), fresh: bool = False) -> Handle:
+               deps: Iterable[Handle] = (), fresh: bool = False, pool: str | None = None) -> Handle:
         """Run fn(*args) as a task after `deps` finished (their results may be passed as extra
-        arguments: task functions take `*_deps`). `fresh`: a new worker process for this task."""
+        arguments: task functions take `*_deps`). `fresh`: a new worker process for this task.
+        `pool`: tasks of a pool run in worker processes of their own (reused within the pool), so
+        what one kind of task loads (a tokenizer) never adds to another's (the filter's models)."""
         raise NotImplementedError
 
     def as_completed(self, handles: list[Handle]) -> Iterator[Handle]:
@@ -32,9 +34,10 @@ class Executor:
         """The task's return value; raises its error."""
         raise NotImplementedError
 
-    def map(self, fn: Callable, calls: list[tuple], name: str, num_cpus: float = 1, retries: int = 3) -> list:
+    def map(self, fn: Callable, calls: list[tuple], name: str, num_cpus: float = 1, retries: int = 3,
+            pool: str | None = None) -> list:
         """fn(*call) for every call as tasks; results in call order (the first error is raised)."""
-        hs = [self.submit(fn, *c, name=name, num_cpus=num_cpus, retries=retries) for c in calls]
+        hs = [self.submit(fn, *c, name=name, num_cpus=num_cpus, retries=retries, pool=pool) for c in calls]
         return [self.result(h) for h in hs]
 
     def node_id(self) -> str | None:
@@ -47,7 +50,7 @@ class Executor:
 class LocalExecutor(Executor):
     """Runs each task at submit time in this process: deterministic, debuggable, no Ray."""
 
-    def submit(self, fn, *args, name, num_cpus=1, retries=3, deps=(), fresh=False):
+    def submit(self, fn, *args, name, num_cpus=1, retries=3, deps=(), fresh=False, pool=None):
         h = Handle(name)
         bad = [d for d in deps if d.error is not None]
         if bad:

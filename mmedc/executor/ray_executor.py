@@ -50,9 +50,15 @@ class RayExecutor(Executor):
     def active() -> bool:
         return ray.is_initialized()
 
-    def submit(self, fn, *args, name, num_cpus=1, retries=3, deps=(), fresh=False):
+    @staticmethod
+    def _task(fn, name, num_cpus, retries, fresh=False, pool=None):
         opts = {"max_calls": 1} if fresh else {}  # a fresh worker: measured memory is this task's alone
-        task = ray.remote(fn).options(name=name, num_cpus=num_cpus, max_retries=retries, **opts)
+        if pool:  # Ray keeps workers per runtime_env: a variable of its own makes a pool (merged with the job's)
+            opts["runtime_env"] = {"env_vars": {"MMEDC_POOL": pool}}
+        return ray.remote(fn).options(name=name, num_cpus=num_cpus, max_retries=retries, **opts)
+
+    def submit(self, fn, *args, name, num_cpus=1, retries=3, deps=(), fresh=False, pool=None):
+        task = self._task(fn, name, num_cpus, retries, fresh, pool)
         # Dependencies are passed as extra arguments: Ray starts the task once they are ready.
         return Handle(name, task.remote(*args, *[d.ref for d in deps]) if deps else task.remote(*args))
 
@@ -67,8 +73,8 @@ class RayExecutor(Executor):
     def result(self, handle):
         return ray.get(handle.ref)
 
-    def map(self, fn, calls, name, num_cpus=1, retries=3):
-        task = ray.remote(fn).options(name=name, num_cpus=num_cpus, max_retries=retries)
+    def map(self, fn, calls, name, num_cpus=1, retries=3, pool=None):
+        task = self._task(fn, name, num_cpus, retries, pool=pool)
         return ray.get([task.remote(*c) for c in calls])
 
     def node_id(self):
