@@ -207,6 +207,7 @@ class Measured:
     peak_tree_rss: int = 0  # the whole tree at one moment
     processes: int = 0
     peaks: dict = field(default_factory=dict)  # largest RSS per kind of process (a Ray worker by its task)
+    cpu_by_kind: dict = field(default_factory=dict)  # CPU seconds per kind (a worker's, by the task it ran)
     rc: int = 0
     log: str = ""
 
@@ -240,11 +241,13 @@ def run_sampled(cmd: list[str], env: dict | None = None, interval: float = 0.2, 
                         rss = q.memory_info().rss
                         ct = q.cpu_times()
                         key = (q.pid, q.create_time())
-                        cpu[key] = ct.user + ct.system
+                        now = ct.user + ct.system
+                        delta, cpu[key] = now - cpu.get(key, 0.0), now
                         tree += rss
                         name = " ".join(q.cmdline()[:3])[:60] or q.name()
                         kind = name.split()[0] if name.startswith("ray::") else q.name()
                         m.peaks[kind] = max(m.peaks.get(kind, 0), rss)
+                        m.cpu_by_kind[kind] = m.cpu_by_kind.get(kind, 0.0) + delta
                         if rss > m.peak_rss:
                             m.peak_rss, m.peak_name = rss, name
                 except psutil.Error:
@@ -500,6 +503,8 @@ def measure_factor(factor: int, root: Path, pools: TextPools, stages: bool = Fal
           f"({mm.peak_name})", flush=True)
     print("  peak RSS by process: " + ", ".join(f"{k} {_fmt_bytes(v)}" for k, v in
                                              sorted(mm.peaks.items(), key=lambda kv: -kv[1])[:8]), flush=True)
+    print("  CPU by process: " + ", ".join(f"{k} {v:.0f}s" for k, v in
+                                       sorted(mm.cpu_by_kind.items(), key=lambda kv: -kv[1])[:10]), flush=True)
     if mm.rc == 0:  # the output is big at 16×; keep disk for datatrove
         shutil.rmtree(out / "work", ignore_errors=True)
 

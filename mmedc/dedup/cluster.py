@@ -129,8 +129,8 @@ def shingles_of(plan: Plan, nodes: np.ndarray) -> dict[int, np.ndarray]:
     for code in np.unique(codes):
         sel = nodes[codes == code]
         col = storage.read_parquet(plan.shards[int(code)].sig, columns=["shingles"]).column("shingles")
-        for n in sel:
-            out[int(n)] = col[int(n & ROW_MASK)].values.to_numpy()
+        for n in sel:  # a copy: a view would keep the shard's whole column alive after `del col`
+            out[int(n)] = col[int(n & ROW_MASK)].values.to_numpy().copy()
         del col
     return out
 

@@ -45,7 +45,8 @@ class LoadedTokenizer:
 
     def encode(self, texts: list[str]) -> list[list[int]]:
         """Token ids per text, each ending with EOS (documents are separated by EOS when packed)."""
-        encs = self.tokenizer.encode_batch(texts, add_special_tokens=False)
+        # encode_batch_fast skips the character offsets (unused here): the same ids, ~25% faster.
+        encs = self.tokenizer.encode_batch_fast(texts, add_special_tokens=False)
         return [e.ids + [self.eos_id] for e in encs]
 
     def info(self) -> dict:
