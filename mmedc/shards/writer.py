@@ -160,7 +160,7 @@ def scatter(out: Path, shard: str, rows: np.ndarray, copy_no: np.ndarray, rank: 
         # are (groups of a fixed GATHER_ROWS/4 rows made 35 parts read 143k rows per window at 16x).
         r = rank[sel]
         group = max(1, min(GATHER_ROWS // 4, -(-GATHER_ROWS * len(r) // (int(r[-1]) - int(r[0]) + 1))))
-        extra = (("copy", pa.array(copy_no[sel], pa.int32())), ("rank", pa.array(rank[sel])))
+        extra = (("copy", pa.array(copy_no[sel], pa.int32())), ("rank", pa.array(r)))
         part = table.take(take).select(SHARD_SCHEMA.names[:-1])
         for name, col in extra:
             part = part.append_column(name, col)
